@@ -1,0 +1,122 @@
+"""The campaign platform: ``create_app`` builds the Flask application."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from campaign.config import ROOT, Config, load_config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Application factory: configuration, extensions, i18n, blueprints, CLI, errors."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config or load_config())
+    register_extensions(app)
+    register_i18n(app)
+    register_blueprints(app)
+    register_security(app)
+    register_cli_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects and import every model for migrations."""
+    from campaign import models  # noqa: F401 - registers tables on the metadata
+    from campaign.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """Foreign keys on, WAL for concurrent readers, NORMAL sync (safe with WAL)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def register_i18n(app: Flask) -> None:
+    """Flask-Babel with our locale selector, and template helpers for the switcher."""
+    from flask import request, url_for
+    from flask_babel import get_locale
+
+    from campaign.extensions import babel
+    from campaign.i18n import HTML_LANG, LOCALES, NATIVE_NAMES, URL_CODES, select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _i18n_context() -> dict:
+        locale = str(get_locale())
+
+        def switch_url(code: str) -> str:
+            endpoint = request.endpoint
+            args = dict(request.view_args or {})
+            if endpoint and app.url_map.is_endpoint_expecting(endpoint, "lang"):
+                rule_methods = {
+                    m for r in app.url_map.iter_rules(endpoint) for m in (r.methods or ())
+                }
+                if "GET" in rule_methods:
+                    return url_for(endpoint, lang=code, **args)
+                if "slug" in args:
+                    return url_for("campaigns.show", lang=code, slug=args["slug"])
+            return url_for("campaigns.home", lang=code)
+
+        return {
+            "current_locale": locale,
+            "html_lang": HTML_LANG.get(locale, "en"),
+            "lang_code": URL_CODES.get(locale, "en"),
+            "languages": [(code, NATIVE_NAMES[loc], loc) for code, loc in LOCALES.items()],
+            "switch_url": switch_url,
+        }
+
+    @app.after_request
+    def _remember_language(response):  # noqa: ANN001
+        chosen = g.get("locale")
+        if chosen and request.cookies.get("lang") != chosen:
+            response.set_cookie(
+                "lang",
+                chosen,
+                max_age=365 * 86400,
+                samesite="Lax",
+                httponly=True,
+                secure=app.config["SESSION_COOKIE_SECURE"],
+            )
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    """Public pages, signing, API."""
+    from campaign.api.views import bp as api_bp
+    from campaign.campaigns.views import bp as campaigns_bp
+    from campaign.core.views import pages, register_error_pages, root
+    from campaign.signatures.views import bp as signatures_bp
+
+    app.register_blueprint(root)
+    app.register_blueprint(pages)
+    app.register_blueprint(campaigns_bp)
+    app.register_blueprint(signatures_bp)
+    app.register_blueprint(api_bp)
+    register_error_pages(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response."""
+    from campaign.security import register_headers
+
+    register_headers(app)
+
+
+def register_cli_commands(app: Flask) -> None:
+    """The ``flask`` command groups."""
+    from campaign.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,77 @@
+"""``/api/v1``: public campaign data and confirmed counts (never personal data)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify
+from sqlalchemy import select
+
+from campaign.campaigns.models import PUBLIC_STATES, Campaign
+from campaign.campaigns.services import public_campaign
+from campaign.extensions import csrf, db
+from campaign.signatures.counts import campaign_counts, count_cache_seconds
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def _cached(response):
+    """Counts may be a few seconds stale; let caches keep them that long."""
+    seconds = max(count_cache_seconds(), 1)
+    response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/campaigns")
+def campaigns():
+    """Every public campaign with its confirmed total."""
+    rows = db.session.scalars(
+        select(Campaign)
+        .where(Campaign.state.in_(PUBLIC_STATES))
+        .order_by(Campaign.published_on.desc(), Campaign.id)
+    ).all()
+    items = [
+        {
+            "slug": c.slug,
+            "title": c.title,
+            "organisation": c.organisation,
+            "state": c.state,
+            "goal": c.goal,
+            "signatures": campaign_counts(c.id).total,
+        }
+        for c in rows
+    ]
+    return _cached(jsonify({"campaigns": items}))
+
+
+@bp.get("/campaigns/<slug>")
+def campaign(slug: str):
+    """One campaign: totals per demand and per country."""
+    c = public_campaign(slug)
+    if c is None:
+        abort(404)
+    counts = campaign_counts(c.id)
+    return _cached(
+        jsonify(
+            {
+                "slug": c.slug,
+                "title": c.title,
+                "organisation": c.organisation,
+                "published_on": c.published_on.isoformat() if c.published_on else None,
+                "state": c.state,
+                "goal": c.goal,
+                "signatures": counts.total,
+                "demands": [
+                    {
+                        "id": d.id,
+                        "position": d.position,
+                        "title": d.title,
+                        "retired": d.retired,
+                        "signatures": counts.per_demand.get(d.id, 0),
+                    }
+                    for d in c.demands
+                ],
+                "by_country": counts.by_country,
+            }
+        )
+    )

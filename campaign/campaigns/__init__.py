@@ -1,0 +1,1 @@
+"""Campaigns: the statement, its demands and their translations."""

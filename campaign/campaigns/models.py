@@ -1,0 +1,107 @@
+"""Campaign and demand models, with per-locale translations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db
+from campaign.timeutil import utcnow
+
+CAMPAIGN_STATES = ("draft", "open", "closed", "archived")
+# States the public may see; drafts are staff-only.
+PUBLIC_STATES = ("open", "closed", "archived")
+
+
+class Campaign(db.Model):
+    """A published statement that supporters sign, demand by demand."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft', 'open', 'closed', 'archived')", name="state_valid"),
+        CheckConstraint("goal >= 0", name="goal_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    # The language the original text is written in (a Babel locale identifier).
+    source_locale: Mapped[str] = mapped_column(String(10), default="en")
+    title: Mapped[str] = mapped_column(String(300))
+    organisation: Mapped[str] = mapped_column(String(200))
+    published_on: Mapped[date | None] = mapped_column(Date)
+    body: Mapped[str] = mapped_column(Text)  # Markdown, sanitised on render
+    footnotes: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    media_contacts: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    goal: Mapped[int] = mapped_column(Integer, default=0)
+    featured: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    demands: Mapped[list[Demand]] = relationship(
+        back_populates="campaign", order_by="Demand.position", cascade="all, delete-orphan"
+    )
+    translations: Mapped[list[CampaignTranslation]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the campaign accepts signatures."""
+        return self.state == "open"
+
+
+class CampaignTranslation(db.Model):
+    """A campaign's title and texts in one other locale; empty fields fall back."""
+
+    __tablename__ = "campaign_translations"
+    __table_args__ = (UniqueConstraint("campaign_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    footnotes: Mapped[str] = mapped_column(Text, default="")
+    media_contacts: Mapped[str] = mapped_column(Text, default="")
+
+
+class Demand(db.Model):
+    """One numbered recommendation of a campaign, signed separately."""
+
+    __tablename__ = "demands"
+    __table_args__ = (CheckConstraint("position > 0", name="position_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)  # Markdown
+    # A retired demand is no longer signable but its signatures still count in history.
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="demands")
+    translations: Mapped[list[DemandTranslation]] = relationship(cascade="all, delete-orphan")
+
+
+class DemandTranslation(db.Model):
+    """A demand's title and text in one other locale; empty fields fall back."""
+
+    __tablename__ = "demand_translations"
+    __table_args__ = (UniqueConstraint("demand_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")

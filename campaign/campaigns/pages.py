@@ -1,0 +1,46 @@
+"""The campaign page, shared by the page view and by the signing form's error path."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import get_locale
+
+from campaign.campaigns.models import Campaign
+from campaign.campaigns.services import localise, open_campaigns, signable_demands
+from campaign.countries import country_choices, country_name
+from campaign.signatures.counts import campaign_counts, recent_supporters
+from campaign.signatures.forms import SignForm
+
+
+def sign_form(campaign: Campaign, formdata: object = None) -> SignForm:
+    """A signing form for ``campaign`` in the current locale."""
+    locale = str(get_locale())
+    demand_ids = [d.id for d in signable_demands(campaign)]
+    form = SignForm(
+        formdata=formdata,
+        country_choices=country_choices(locale),
+        demand_ids=demand_ids,
+    )
+    if formdata is None:
+        form.demands.data = demand_ids  # every demand ticked by default
+    return form
+
+
+def render_campaign_page(campaign: Campaign, form: SignForm | None = None, status: int = 200):
+    """Render ``campaign`` with its demands, counts, recent supporters and the form."""
+    locale = str(get_locale())
+    view = localise(campaign, locale)
+    counts = campaign_counts(campaign.id)
+    others = [c for c in open_campaigns() if c.id != campaign.id]
+    supporters = recent_supporters(campaign.id)
+    body = render_template(
+        "campaigns/campaign.html",
+        view=view,
+        campaign=campaign,
+        counts=counts,
+        form=form or sign_form(campaign),
+        others=[localise(c, locale) for c in others],
+        supporters=supporters,
+        country_name=lambda code: country_name(code, locale),
+    )
+    return body, status

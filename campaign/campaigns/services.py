@@ -1,0 +1,124 @@
+"""Reading campaigns for the public: the featured one, translations and their fallback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+from sqlalchemy import select
+
+from campaign.campaigns.models import PUBLIC_STATES, Campaign, Demand
+from campaign.extensions import db
+from campaign.markup import render_markdown
+
+
+@dataclass
+class DemandView:
+    """A demand as shown in one locale."""
+
+    id: int
+    position: int
+    title: str
+    text: Markup
+    retired: bool
+    translated: bool
+
+
+@dataclass
+class CampaignView:
+    """A campaign as shown in one locale, with what fell back to the original."""
+
+    campaign: Campaign
+    title: str
+    body: Markup
+    media_contacts: Markup
+    demands: list[DemandView] = field(default_factory=list)
+    # Parts shown in the original language because no translation exists yet.
+    untranslated: bool = False
+
+    @property
+    def slug(self) -> str:
+        """The campaign's slug."""
+        return self.campaign.slug
+
+
+def public_campaign(slug: str) -> Campaign | None:
+    """The campaign with ``slug`` if the public may see it."""
+    return db.session.scalar(
+        select(Campaign).where(Campaign.slug == slug, Campaign.state.in_(PUBLIC_STATES))
+    )
+
+
+def featured_campaign() -> Campaign | None:
+    """The campaign shown on the home page: the featured open one, else the newest open."""
+    return db.session.scalar(
+        select(Campaign)
+        .where(Campaign.state == "open")
+        .order_by(Campaign.featured.desc(), Campaign.published_on.desc(), Campaign.id)
+        .limit(1)
+    )
+
+
+def open_campaigns() -> list[Campaign]:
+    """Every open campaign, newest first."""
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .where(Campaign.state == "open")
+            .order_by(Campaign.published_on.desc(), Campaign.id)
+        )
+    )
+
+
+def _pick(original: str, translations: list, locale: str, attr: str) -> tuple[str, bool]:
+    """The translated ``attr`` for ``locale`` and whether it was translated."""
+    for tr in translations:
+        if tr.locale == locale and getattr(tr, attr):
+            return getattr(tr, attr), True
+    return original, False
+
+
+def localise(campaign: Campaign, locale: str) -> CampaignView:
+    """Build the view of ``campaign`` in ``locale``, falling back to the original text."""
+    same = locale == campaign.source_locale
+    untranslated = False
+
+    def pick(original: str, translations: list, attr: str) -> str:
+        nonlocal untranslated
+        if same or not original:
+            return original
+        value, ok = _pick(original, translations, locale, attr)
+        untranslated = untranslated or not ok
+        return value
+
+    title = pick(campaign.title, campaign.translations, "title")
+    body = pick(campaign.body, campaign.translations, "body")
+    footnotes = pick(campaign.footnotes, campaign.translations, "footnotes")
+    contacts = pick(campaign.media_contacts, campaign.translations, "media_contacts")
+    demands = []
+    for demand in campaign.demands:
+        d_title = pick(demand.title, demand.translations, "title")
+        d_text = pick(demand.text, demand.translations, "text")
+        demands.append(
+            DemandView(
+                id=demand.id,
+                position=demand.position,
+                title=d_title,
+                text=render_markdown(d_text),
+                retired=demand.retired,
+                translated=same or _pick(demand.text, demand.translations, locale, "text")[1],
+            )
+        )
+    return CampaignView(
+        campaign=campaign,
+        title=title,
+        body=render_markdown(body + "\n\n" + footnotes),
+        media_contacts=render_markdown(contacts),
+        demands=demands,
+        untranslated=untranslated,
+    )
+
+
+def signable_demands(campaign: Campaign) -> list[Demand]:
+    """Demands a supporter can sign now (not retired)."""
+    return [d for d in campaign.demands if not d.retired]

@@ -1,0 +1,84 @@
+"""Command-line interface: ``flask --app wsgi <group> <command>``."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask
+
+from campaign.campaigns.seed import load_campaign_file
+from campaign.extensions import db
+from campaign.mail import outbox
+from campaign.privacy import purge
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    app.cli.add_command(campaign_group)
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(privacy_group)
+    app.cli.add_command(worker)
+
+
+@click.group("campaign")
+def campaign_group() -> None:
+    """Campaign data."""
+
+
+@campaign_group.command("seed")
+def seed() -> None:
+    """Load the seed campaign if it is absent (never overwrites edits)."""
+    campaign, created = load_campaign_file()
+    db.session.commit()
+    verb = "Loaded" if created else "Already present:"
+    click.echo(f"{verb} campaign {campaign.slug!r} with {len(campaign.demands)} demands.")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """The mail outbox."""
+
+
+@outbox_group.command("send")
+@click.option("--retry-failed", is_flag=True, help="Requeue messages that gave up first.")
+def outbox_send(retry_failed: bool) -> None:
+    """Deliver every due message once."""
+    if retry_failed:
+        click.echo(f"Requeued {outbox.retry_failed()} failed messages.")
+    report = outbox.deliver_due(limit=10_000)
+    click.echo(f"Sent {report.sent}, will retry {report.failed}, gave up on {report.gave_up}.")
+
+
+@click.group("privacy")
+def privacy_group() -> None:
+    """Data retention."""
+
+
+@privacy_group.command("purge")
+def privacy_purge() -> None:
+    """Apply the retention rules now (run daily)."""
+    report = purge()
+    click.echo(
+        f"Cleared {report.ip_hashes_cleared} address hashes, deleted "
+        f"{report.unconfirmed_deleted} unconfirmed signatures and {report.mail_deleted} sent mails."
+    )
+
+
+@click.command("worker")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+def worker(interval: float, once: bool) -> None:
+    """Deliver mail continuously and purge old data hourly."""
+    last_purge = 0.0
+    while True:
+        report = outbox.deliver_due()
+        if report.sent or report.failed or report.gave_up:
+            click.echo(f"mail: sent {report.sent}, retry {report.failed}, gave up {report.gave_up}")
+        if time.monotonic() - last_purge > 3600:
+            purge()
+            last_purge = time.monotonic()
+        db.session.remove()
+        if once:
+            return
+        time.sleep(interval)

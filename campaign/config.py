@@ -1,0 +1,127 @@
+"""Configuration classes, read from the environment.
+
+``APP_ENV`` chooses the class: ``development`` (default), ``production`` or ``testing``.
+Production refuses to start with a missing or weak ``SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _dev_secret_key() -> str:
+    """A random key kept under ``instance/`` so development sessions survive restarts."""
+    path = INSTANCE / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE / 'campaign.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    BABEL_DEFAULT_LOCALE = "en"
+
+    WTF_CSRF_TIME_LIMIT = 4 * 3600
+    MAX_CONTENT_LENGTH = 64 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
+    MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE / "mail"))
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "campaign@localhost")
+    # Deliver queued mail from a thread after each request that queued some.
+    OUTBOX_AUTOSEND = _bool("OUTBOX_AUTOSEND", True)
+    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
+
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
+    CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
+    CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)
+    COUNT_CACHE_SECONDS = _int("COUNT_CACHE_SECONDS", 3)
+    IP_HASH_RETENTION_DAYS = _int("IP_HASH_RETENTION_DAYS", 30)
+    UNCONFIRMED_RETENTION_DAYS = _int("UNCONFIRMED_RETENTION_DAYS", 30)
+    SENT_MAIL_RETENTION_DAYS = _int("SENT_MAIL_RETENTION_DAYS", 7)
+
+    def __init__(self) -> None:
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _dev_secret_key()
+
+
+class DevelopmentConfig(Config):
+    """Local development: SQLite under ``instance/``, mail written to files."""
+
+
+class TestingConfig(Config):
+    """The test suite: a database given by ``TEST_DATABASE_URL`` or a temporary SQLite."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+    OUTBOX_AUTOSEND = False
+    COUNT_CACHE_SECONDS = 0
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a strong secret."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+
+    def __init__(self) -> None:
+        key = os.environ.get("SECRET_KEY", "")
+        if len(key) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to at least 32 random characters in production."
+            )
+        self.SECRET_KEY = key
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Instantiate the configuration class named by ``name`` or ``APP_ENV``."""
+    name = name or os.environ.get("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]()

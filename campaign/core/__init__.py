@@ -1,0 +1,1 @@
+"""Pages that belong to no one domain: the root redirect, privacy, health, errors."""

@@ -1,0 +1,75 @@
+"""Root redirect, the privacy page, health checks and error pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+
+from campaign.extensions import db
+from campaign.i18n import URL_CODES, negotiate, use_language_prefix
+
+root = Blueprint("root", __name__)
+pages = Blueprint("pages", __name__, url_prefix="/<lang>", template_folder="templates")
+use_language_prefix(pages)
+
+
+@root.get("/")
+def index():
+    """Send the visitor to their language: cookie, then ``Accept-Language``."""
+    locale = request.cookies.get("lang")
+    if locale not in URL_CODES:
+        locale = negotiate(request.headers.get("Accept-Language"))
+    response = redirect(url_for("campaigns.home", lang=URL_CODES[locale]), code=302)
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+@root.get("/healthz")
+def healthz():
+    """The process is up."""
+    return jsonify(status="ok")
+
+
+@root.get("/readyz")
+def readyz():
+    """The process can reach its database."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@pages.get("/privacy")
+def privacy():
+    """What is stored about a supporter, why, who sees it and for how long."""
+    from campaign.signatures.forms import EraseRequestForm
+
+    return render_template("core/privacy.html", erase_form=EraseRequestForm())
+
+
+def register_error_pages(app: Flask) -> None:
+    """Error pages in the visitor's language; CSRF failures explain themselves."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        return render_template("core/csrf.html"), 400
+
+    @app.errorhandler(404)
+    def _not_found(error: Exception):
+        return render_template("core/error.html", code=404), 404
+
+    @app.errorhandler(405)
+    def _not_allowed(error: Exception):
+        return render_template("core/error.html", code=405), 405
+
+    @app.errorhandler(413)
+    def _too_large(error: Exception):
+        return render_template("core/error.html", code=413), 413
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception):
+        db.session.rollback()
+        return render_template("core/error.html", code=500), 500

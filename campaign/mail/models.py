@@ -1,0 +1,36 @@
+"""The outbox table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from campaign.extensions import db
+from campaign.timeutil import utcnow
+
+
+class OutboxMessage(db.Model):
+    """One e-mail waiting for, or done with, delivery."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed')", name="state_valid"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(40))  # confirm, erase, update, ...
+    # Extra headers as "Name: value" lines (List-Unsubscribe and the like).
+    headers: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,172 @@
+"""Enqueue and deliver e-mail.
+
+A message is a row before it is anything else: the request that creates it commits it with
+the rest of its work, and delivery happens afterwards (a thread in development, ``flask
+outbox send`` or ``flask worker`` in production). A failed attempt stays queued with an
+exponential back-off; after ``OUTBOX_MAX_ATTEMPTS`` it is marked failed, still kept, and
+``flask outbox send --retry-failed`` puts it back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, current_app, render_template
+from sqlalchemy import or_, select, update
+
+from campaign.extensions import db
+from campaign.mail.backends import Backend, build_message, get_backend
+from campaign.mail.models import OutboxMessage
+from campaign.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+# A message claimed by a worker that died is due again after this long.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def enqueue(
+    recipient: str,
+    subject: str,
+    template: str,
+    kind: str,
+    headers: dict[str, str] | None = None,
+    **context: object,
+) -> OutboxMessage:
+    """Render ``template``.txt and .html and add the message to the session (no commit)."""
+    row = OutboxMessage(
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template(f"{template}.txt", **context),
+        body_html=render_template(f"{template}.html", **context),
+        kind=kind,
+        headers="\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
+        state="queued",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(row)
+    return row
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next attempt: 30 s, 1 min, 2 min, ... capped at 6 hours."""
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=6))
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+
+
+def _claim(row_id: int) -> bool:
+    """Mark one due row as being sent; False when another worker got it first."""
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .where(OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.state.in_(("queued", "sending")))
+        .values(state="sending", next_attempt_at=now + CLAIM_TIMEOUT)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryReport:
+    """Send up to ``limit`` due messages, each in its own transaction."""
+    backend = backend or get_backend()
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    report = DeliveryReport()
+    due_ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            or_(OutboxMessage.state == "queued", OutboxMessage.state == "sending"),
+            OutboxMessage.next_attempt_at <= utcnow(),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    for row_id in due_ids:
+        if not _claim(row_id):
+            continue
+        row = db.session.get(OutboxMessage, row_id)
+        try:
+            backend.send(build_message(row, sender))
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the message queued
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if row.attempts >= max_attempts:
+                row.state = "failed"
+                report.gave_up += 1
+            else:
+                row.state = "queued"
+                row.next_attempt_at = utcnow() + backoff(row.attempts)
+                report.failed += 1
+            log.warning("mail %s to outbox failed (attempt %s): %s", row.id, row.attempts, exc)
+        else:
+            row.attempts += 1
+            row.state = "sent"
+            row.sent_at = utcnow()
+            row.last_error = ""
+            report.sent += 1
+        db.session.commit()
+    return report
+
+
+def retry_failed() -> int:
+    """Put every failed message back in the queue; returns how many."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == "failed")
+        .values(state="queued", attempts=0, next_attempt_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+class _Sender:
+    """One daemon thread per process that delivers when kicked."""
+
+    def __init__(self) -> None:
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def kick(self, app: Flask) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._run, args=(app,), name="outbox", daemon=True
+                )
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self, app: Flask) -> None:
+        while True:
+            self.wake.wait(timeout=60)
+            self.wake.clear()
+            try:
+                with app.app_context():
+                    deliver_due()
+                    db.session.remove()
+            except Exception:  # a failed pass must not kill the thread
+                log.exception("outbox delivery pass failed")
+
+
+_sender = _Sender()
+
+
+def kick() -> None:
+    """Ask the background thread to deliver now, when ``OUTBOX_AUTOSEND`` is on."""
+    if current_app.config["OUTBOX_AUTOSEND"]:
+        _sender.kick(current_app._get_current_object())  # type: ignore[attr-defined]

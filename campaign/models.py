@@ -1,0 +1,10 @@
+"""Imports every model so that the metadata (and Alembic) sees all tables."""
+
+from campaign.campaigns.models import (  # noqa: F401
+    Campaign,
+    CampaignTranslation,
+    Demand,
+    DemandTranslation,
+)
+from campaign.mail.models import OutboxMessage  # noqa: F401
+from campaign.signatures.models import Signature, SignatureDemand  # noqa: F401

@@ -1,0 +1,1 @@
+"""Signatures: signing, confirming and counting."""

@@ -1,0 +1,215 @@
+"""The public signing form (field names are a public contract: see PRODUCT.md)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length
+
+NAME_MAX = 200
+EMAIL_MAX = 254
+REGION_MAX = 200
+AFFILIATION_MAX = 200
+COMMENT_MAX = 2000
+
+# Line breaks are allowed in a comment only.
+_MULTILINE_OK = {"\n", "\r", "\t"}
+
+
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """Return why ``value`` is refused (control characters, broken encoding) or None."""
+    for char in value:
+        if multiline and char in _MULTILINE_OK:
+            continue
+        category = unicodedata.category(char)
+        if (
+            category in ("Cc", "Cs")
+            or char == "\ufffd"
+            or category == "Cn"
+            and (0xFDD0 <= ord(char) <= 0xFDEF or ord(char) & 0xFFFE == 0xFFFE)
+        ):
+            return "control"
+    return None
+
+
+class CleanText:
+    """Refuse control characters and characters that come from a broken encoding."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if field.data and text_problem(field.data, self.multiline):
+            raise ValidationError(_l("This field contains characters that cannot be stored."))
+
+
+def normalise_email(value: str) -> str:
+    """Trim, Unicode-normalise (NFC) and case-fold an address after checking its syntax."""
+    result = validate_email(value.strip(), check_deliverability=False)
+    return unicodedata.normalize("NFC", result.normalized).casefold()
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        """Keep only well-formed ids; unknown ones are refused in ``pre_validate``."""
+        self.data = []
+        self.bad_input = False
+        for value in valuelist:
+            try:
+                self.data.append(int(value))
+            except ValueError:
+                self.bad_input = True
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        """Refuse ids that are not demands of this campaign, in our own words."""
+        known = {value for value, _ in self.choices}
+        if getattr(self, "bad_input", False) or any(v not in known for v in self.data or []):
+            raise ValidationError(_l("Please choose among the demands listed."))
+
+
+class SignForm(FlaskForm):
+    """Sign one campaign, any subset of its demands."""
+
+    name = StringField(
+        _l("Your name"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please give your name.")),
+            Length(max=NAME_MAX, message=_l("Please keep this under %(max)d characters.")),
+            CleanText(),
+        ],
+    )
+    email = EmailField(
+        _l("E-mail address"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please give your e-mail address.")),
+            Length(max=EMAIL_MAX, message=_l("Please keep this under %(max)d characters.")),
+            CleanText(),
+        ],
+    )
+    country = SelectField(
+        _l("Country"),
+        validate_choice=False,
+        validators=[InputRequired(_l("Please choose your country."))],
+    )
+    region = StringField(
+        _l("Region or city (optional)"),
+        filters=[_strip],
+        validators=[
+            Length(max=REGION_MAX, message=_l("Please keep this under %(max)d characters.")),
+            CleanText(),
+        ],
+    )
+    affiliation = StringField(
+        _l("Organisation or affiliation (optional)"),
+        filters=[_strip],
+        validators=[
+            Length(max=AFFILIATION_MAX, message=_l("Please keep this under %(max)d characters.")),
+            CleanText(),
+        ],
+    )
+    comment = TextAreaField(
+        _l("Public comment (optional)"),
+        filters=[_strip],
+        validators=[
+            Length(max=COMMENT_MAX, message=_l("Please keep this under %(max)d characters.")),
+            CleanText(multiline=True),
+        ],
+    )
+    demands = MultiCheckboxField(_l("The demands you sign"), coerce=int)
+    display = RadioField(
+        _l("How your name may appear on this site"),
+        choices=[
+            ("full", _l("My full name and country")),
+            ("initials", _l("My initials and country")),
+            ("anonymous", _l("Do not show my name")),
+        ],
+        default="full",
+        validate_choice=False,
+    )
+    name_in_letters = BooleanField(_l("You may name me in the letters delivered to officials"))
+    updates = BooleanField(_l("Send me occasional updates about this campaign"))
+    # Hidden from people by CSS and aria-hidden; naive bots fill it in.
+    website = StringField(_l("Leave this field empty"))
+
+    def __init__(self, *args, country_choices=(), demand_ids=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", _l("Choose…"))] + list(country_choices)
+        self._country_codes = {code for code, _ in country_choices}
+        self.demands.choices = [(d, str(d)) for d in demand_ids]
+        self.normalised_email: str | None = None
+
+    def validate_email(self, field: EmailField) -> None:
+        """Check syntax with email-validator and keep the normalised address."""
+        if not field.data:
+            return
+        try:
+            self.normalised_email = normalise_email(field.data)
+        except EmailNotValidError as exc:
+            raise ValidationError(_l("Please check this e-mail address.")) from exc
+
+    def validate_country(self, field: SelectField) -> None:
+        """Only ISO 3166 codes are accepted."""
+        if field.data and field.data not in self._country_codes:
+            raise ValidationError(_l("Please choose a country from the list."))
+
+    def validate_display(self, field: RadioField) -> None:
+        """One of the three display choices."""
+        if field.data not in {"full", "initials", "anonymous"}:
+            raise ValidationError(_l("Please choose how your name may appear."))
+
+    def validate_demands(self, field: MultiCheckboxField) -> None:
+        """At least one demand must be ticked."""
+        if not field.data:
+            raise ValidationError(_l("Please tick at least one demand."))
+
+
+class EraseRequestForm(FlaskForm):
+    """Ask for a link that erases every signature of one address."""
+
+    email = EmailField(
+        _l("E-mail address"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please give your e-mail address.")),
+            Length(max=EMAIL_MAX, message=_l("Please keep this under %(max)d characters.")),
+            CleanText(),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.normalised_email: str | None = None
+
+    def validate_email(self, field: EmailField) -> None:
+        """Check syntax and keep the normalised address."""
+        if not field.data:
+            return
+        try:
+            self.normalised_email = normalise_email(field.data)
+        except EmailNotValidError as exc:
+            raise ValidationError(_l("Please check this e-mail address.")) from exc

@@ -1,0 +1,78 @@
+"""Signature models: one row per person and campaign, one link row per demand signed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db
+from campaign.timeutil import utcnow
+
+SIGNATURE_STATES = ("unconfirmed", "confirmed", "held", "invalidated")
+DISPLAY_CHOICES = ("full", "initials", "anonymous")
+COMMENT_STATES = ("none", "pending", "approved", "rejected")
+
+
+class Signature(db.Model):
+    """One person's act of signing one campaign, covering one or more demands."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "email"),
+        CheckConstraint(
+            "state IN ('unconfirmed', 'confirmed', 'held', 'invalidated')", name="state_valid"
+        ),
+        CheckConstraint("display IN ('full', 'initials', 'anonymous')", name="display_valid"),
+        CheckConstraint(
+            "comment_state IN ('none', 'pending', 'approved', 'rejected')",
+            name="comment_state_valid",
+        ),
+        Index("ix_signatures_campaign_state", "campaign_id", "state", "confirmed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))  # normalised; never shown publicly
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    region: Mapped[str] = mapped_column(String(200), default="")
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    comment_state: Mapped[str] = mapped_column(String(10), default="none")
+    display: Mapped[str] = mapped_column(String(10), default="full")
+    name_in_letters: Mapped[bool] = mapped_column(default=False)
+    updates: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    state: Mapped[str] = mapped_column(String(12), default="unconfirmed")
+    # HMAC of the network address; cleared after IP_HASH_RETENTION_DAYS.
+    ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    # When the last confirmation mail was queued; limits mail to one address.
+    mailed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    demands: Mapped[list[SignatureDemand]] = relationship(
+        back_populates="signature", cascade="all, delete-orphan"
+    )
+
+
+class SignatureDemand(db.Model):
+    """A demand covered by a signature; counted once ``confirmed_at`` is set."""
+
+    __tablename__ = "signature_demands"
+    __table_args__ = (Index("ix_signature_demands_demand", "demand_id", "confirmed_at"),)
+
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), primary_key=True
+    )
+    demand_id: Mapped[int] = mapped_column(
+        ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Null until the owner of the address confirms this demand by the mailed link.
+    confirmed_at: Mapped[datetime | None]
+
+    signature: Mapped[Signature] = relationship(back_populates="demands")

@@ -1,0 +1,130 @@
+"""Signing, the check-your-mail page and confirmation links."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from campaign.campaigns.pages import render_campaign_page, sign_form
+from campaign.campaigns.services import localise, public_campaign
+from campaign.extensions import db
+from campaign.i18n import use_language_prefix
+from campaign.mail import outbox
+from campaign.security import TokenError, TokenExpired, client_address, hash_address
+from campaign.signatures.counts import clear_cache
+from campaign.signatures.erasure import (
+    ERASE_MAX_AGE_DAYS,
+    email_from_erase_token,
+    request_erasure,
+    signatures_of,
+)
+from campaign.signatures.erasure import erase as erase_signatures
+from campaign.signatures.forms import EraseRequestForm
+from campaign.signatures.services import SignatureInput, confirm_signature, submit_signature
+
+bp = Blueprint("signatures", __name__, url_prefix="/<lang>", template_folder="templates")
+use_language_prefix(bp)
+
+
+def _noindex(body, status: int = 200):
+    """Per-signer pages stay out of search engines and shared caches."""
+    response = make_response(body, status)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/c/<slug>/sign")
+def sign(slug: str):
+    """Validate the form, record the signature and queue its confirmation mail."""
+    campaign = public_campaign(slug)
+    if campaign is None:
+        abort(404)
+    if not campaign.is_open:
+        view = localise(campaign, str(get_locale()))
+        return render_template("signatures/closed.html", view=view), 409
+    form = sign_form(campaign, formdata=request.form)
+    if not form.validate():
+        return render_campaign_page(campaign, form, status=422)
+    if form.website.data:
+        # A bot filled the honeypot: answer as for anyone, keep nothing.
+        return redirect(url_for("signatures.check_email", slug=slug), code=303)
+    data = SignatureInput(
+        name=form.name.data,
+        email=form.normalised_email,
+        country=form.country.data,
+        region=form.region.data or "",
+        affiliation=form.affiliation.data or "",
+        comment=(form.comment.data or "").replace("\r\n", "\n"),
+        display=form.display.data,
+        name_in_letters=bool(form.name_in_letters.data),
+        updates=bool(form.updates.data),
+        demand_ids=form.demands.data,
+        locale=str(get_locale()),
+    )
+    submit_signature(campaign, data, hash_address(client_address()))
+    db.session.commit()
+    outbox.kick()
+    return redirect(url_for("signatures.check_email", slug=slug), code=303)
+
+
+@bp.get("/c/<slug>/check-email")
+def check_email(slug: str):
+    """The same answer to every accepted submission."""
+    campaign = public_campaign(slug)
+    if campaign is None:
+        abort(404)
+    view = localise(campaign, str(get_locale()))
+    return _noindex(render_template("signatures/check_email.html", view=view))
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    """Confirm by the mailed link (idempotent), then thank the supporter."""
+    try:
+        result = confirm_signature(token)
+    except TokenExpired:
+        return _noindex(render_template("signatures/link_problem.html", expired=True), 410)
+    except TokenError:
+        return _noindex(render_template("signatures/link_problem.html", expired=False), 404)
+    db.session.commit()
+    view = localise(result.campaign, str(get_locale()))
+    share_url = url_for("campaigns.show", slug=result.campaign.slug, _external=True)
+    return _noindex(
+        render_template(
+            "signatures/thanks.html",
+            view=view,
+            signature=result.signature,
+            share_url=share_url,
+        )
+    )
+
+
+@bp.post("/privacy/erase")
+def erase_request():
+    """Mail an erasure link if the address signed anything; the same answer either way."""
+    form = EraseRequestForm(request.form)
+    if not form.validate():
+        return render_template("core/privacy.html", erase_form=form), 422
+    request_erasure(form.normalised_email, str(get_locale()))
+    db.session.commit()
+    outbox.kick()
+    return _noindex(render_template("signatures/erase_sent.html", days=ERASE_MAX_AGE_DAYS))
+
+
+@bp.route("/erase/<token>", methods=["GET", "POST"])
+def erase(token: str):
+    """Show what will be erased (GET), erase it (POST). Nothing changes on GET."""
+    try:
+        email = email_from_erase_token(token)
+    except TokenExpired:
+        return _noindex(render_template("signatures/link_problem.html", expired=True), 410)
+    except TokenError:
+        return _noindex(render_template("signatures/link_problem.html", expired=False), 404)
+    if request.method == "POST":
+        erase_signatures(email)
+        db.session.commit()
+        clear_cache()
+        return _noindex(render_template("signatures/erase.html", done=True))
+    count = signatures_of(email)
+    return _noindex(render_template("signatures/erase.html", done=False, count=count))

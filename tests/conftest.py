@@ -1,0 +1,166 @@
+"""Fixtures: one migrated database per session (SQLite, or TEST_DATABASE_URL), emptied
+after every test; an app, a client, and helpers that act as a supporter would."""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from campaign import create_app
+from campaign.config import TestingConfig
+from campaign.extensions import db
+from campaign.signatures.counts import clear_cache
+
+SEED_SLUG = "us-china-human-rights-2011"
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL (emptied first) or a fresh SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql"):
+            _reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """The application, on a database migrated to head by the real migrations."""
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = database_url
+    config.MAIL_BACKEND = "file"
+    config.MAIL_FILE_DIR = str(tmp_path_factory.mktemp("mail"))
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's per-test request context: it leaks locale and session."""
+    return
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    """Empty every table and the mail folder after each test."""
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+    for path in Path(app.config["MAIL_FILE_DIR"]).glob("*"):
+        path.unlink()
+    clear_cache()
+
+
+@pytest.fixture
+def seeded(app):
+    """The seed campaign, loaded by the same code as ``flask campaign seed``."""
+    from campaign.campaigns.seed import load_campaign_file
+
+    with app.app_context():
+        campaign, _ = load_campaign_file()
+        db.session.commit()
+        ids = [d.id for d in campaign.demands]
+    return {"slug": SEED_SLUG, "demand_ids": ids}
+
+
+def csrf_token(client, url: str) -> str:
+    """Read the CSRF token from a page, as a browser would submit it."""
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, "no CSRF token on " + url
+    return match.group(1)
+
+
+def form_data(demand_ids, **overrides) -> dict:
+    """A valid signing form; keyword arguments replace fields."""
+    data = {
+        "name": "Jane Doe",
+        "email": "jane@example.org",
+        "country": "US",
+        "region": "",
+        "affiliation": "",
+        "comment": "",
+        "demands": [str(d) for d in demand_ids],
+        "display": "full",
+        "name_in_letters": "y",
+        "updates": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def sign(client, seeded, lang: str = "en", token: str | None = None, **fields):
+    """Submit the signing form on the seed campaign's page."""
+    page = f"/{lang}/c/{seeded['slug']}/"
+    data = form_data(seeded["demand_ids"], **fields)
+    data["csrf_token"] = token if token is not None else csrf_token(client, page)
+    return client.post(f"/{lang}/c/{seeded['slug']}/sign", data=data)
+
+
+def deliver(app) -> None:
+    """Run one outbox pass, as the background thread or ``flask outbox send`` would."""
+    from campaign.mail.outbox import deliver_due
+
+    with app.app_context():
+        deliver_due()
+
+
+def mails(app) -> list[Message]:
+    """Every .eml written by the file backend, oldest first."""
+    folder = Path(app.config["MAIL_FILE_DIR"])
+    files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+
+
+def confirm_link(message: Message) -> str:
+    """The path of the confirmation link in a mail's plain-text part."""
+    body = message.get_body(("plain",)).get_content()
+    match = re.search(r"https?://[^/\s]+(/\S*/confirm/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def outbox_count(app) -> int:
+    """How many messages the outbox holds."""
+    from campaign.mail.models import OutboxMessage
+
+    with app.app_context():
+        return db.session.query(OutboxMessage).count()
+
+
+def signature_count(app) -> int:
+    """How many signature rows exist."""
+    from campaign.signatures.models import Signature
+
+    with app.app_context():
+        return db.session.query(Signature).count()
