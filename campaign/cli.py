@@ -6,6 +6,7 @@ import time
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from campaign.campaigns.seed import load_campaign_file
 from campaign.extensions import db
@@ -21,7 +22,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(worker)
 
 
-@click.group("campaign")
+@click.group("campaign", cls=AppGroup)
 def campaign_group() -> None:
     """Campaign data."""
 
@@ -35,7 +36,7 @@ def seed() -> None:
     click.echo(f"{verb} campaign {campaign.slug!r} with {len(campaign.demands)} demands.")
 
 
-@click.group("outbox")
+@click.group("outbox", cls=AppGroup)
 def outbox_group() -> None:
     """The mail outbox."""
 
@@ -50,7 +51,7 @@ def outbox_send(retry_failed: bool) -> None:
     click.echo(f"Sent {report.sent}, will retry {report.failed}, gave up on {report.gave_up}.")
 
 
-@click.group("privacy")
+@click.group("privacy", cls=AppGroup)
 def privacy_group() -> None:
     """Data retention."""
 
@@ -66,6 +67,7 @@ def privacy_purge() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 def worker(interval: float, once: bool) -> None:

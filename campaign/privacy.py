@@ -30,15 +30,16 @@ def purge() -> PurgeReport:
     ip_cutoff = now - timedelta(days=cfg["IP_HASH_RETENTION_DAYS"])
     unconfirmed_cutoff = now - timedelta(days=cfg["UNCONFIRMED_RETENTION_DAYS"])
     mail_cutoff = now - timedelta(days=cfg["SENT_MAIL_RETENTION_DAYS"])
-    cleared = db.session.execute(
-        update(Signature)
-        .where(Signature.ip_hash.is_not(None), Signature.created_at < ip_cutoff)
-        .values(ip_hash=None)
-    ).rowcount
     deleted = db.session.execute(
         delete(Signature).where(
             Signature.state == "unconfirmed", Signature.updated_at < unconfirmed_cutoff
         )
+    ).rowcount
+    cleared = db.session.execute(
+        update(Signature)
+        .where(Signature.ip_hash.is_not(None), Signature.created_at < ip_cutoff)
+        # Keep updated_at: clearing a hash is not an edit by the signer.
+        .values(ip_hash=None, updated_at=Signature.updated_at)
     ).rowcount
     mail = db.session.execute(
         delete(OutboxMessage).where(

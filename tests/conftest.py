@@ -58,6 +58,12 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         db.engine.dispose()
 
 
+@pytest.fixture
+def runner(app):
+    """A CLI runner for ``flask`` commands."""
+    return app.test_cli_runner()
+
+
 @pytest.fixture(autouse=True)
 def _push_request_context():
     """Replace pytest-flask's per-test request context: it leaks locale and session."""

@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -85,7 +86,7 @@ class MultiCheckboxField(SelectMultipleField):
 
     def pre_validate(self, form: FlaskForm) -> None:
         """Refuse ids that are not demands of this campaign, in our own words."""
-        known = {value for value, _ in self.choices}
+        known = {choice.value for choice in self.choices}
         if getattr(self, "bad_input", False) or any(v not in known for v in self.data or []):
             raise ValidationError(_l("Please choose among the demands listed."))
 
@@ -144,9 +145,9 @@ class SignForm(FlaskForm):
     display = RadioField(
         _l("How your name may appear on this site"),
         choices=[
-            ("full", _l("My full name and country")),
-            ("initials", _l("My initials and country")),
-            ("anonymous", _l("Do not show my name")),
+            SelectChoice("full", _l("My full name and country")),
+            SelectChoice("initials", _l("My initials and country")),
+            SelectChoice("anonymous", _l("Do not show my name")),
         ],
         default="full",
         validate_choice=False,
@@ -158,9 +159,11 @@ class SignForm(FlaskForm):
 
     def __init__(self, *args, country_choices=(), demand_ids=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", _l("Choose…"))] + list(country_choices)
+        self.country.choices = [SelectChoice("", _l("Choose…"))] + [
+            SelectChoice(code, name) for code, name in country_choices
+        ]
         self._country_codes = {code for code, _ in country_choices}
-        self.demands.choices = [(d, str(d)) for d in demand_ids]
+        self.demands.choices = [SelectChoice(d, str(d)) for d in demand_ids]
         self.normalised_email: str | None = None
 
     def validate_email(self, field: EmailField) -> None:
