@@ -21,8 +21,12 @@ class Backend(Protocol):
         """Deliver ``message`` or raise an exception."""
 
 
-def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
-    """Turn an outbox row into a MIME message (plain text, with an HTML alternative)."""
+def build_message(row: OutboxMessage, sender: str, readable: bool = False) -> EmailMessage:
+    """Turn an outbox row into a MIME message (plain text, with an HTML alternative).
+
+    ``readable`` writes the parts as 8-bit text instead of quoted-printable, so that a
+    developer opening an .eml file in an editor can copy links from it.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row.recipient
@@ -34,14 +38,17 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
         name, _, value = line.partition(":")
         if name.strip() and value.strip():
             message[name.strip()] = value.strip()
-    message.set_content(row.body_text)
+    cte = "8bit" if readable else None
+    message.set_content(row.body_text, cte=cte)
     if row.body_html:
-        message.add_alternative(row.body_html, subtype="html")
+        message.add_alternative(row.body_html, subtype="html", cte=cte)
     return message
 
 
 class FileBackend:
-    """Writes each message to ``MAIL_FILE_DIR`` as ``<outbox id>-<kind>.eml``."""
+    """Writes each message to ``MAIL_FILE_DIR`` as one ``.eml`` file."""
+
+    readable = True
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
@@ -58,6 +65,8 @@ class FileBackend:
 
 class ConsoleBackend:
     """Prints each message to standard output."""
+
+    readable = True
 
     def send(self, message: EmailMessage) -> None:
         """Print the message."""

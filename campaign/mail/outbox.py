@@ -101,7 +101,8 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
             continue
         row = db.session.get(OutboxMessage, row_id)
         try:
-            backend.send(build_message(row, sender))
+            readable = getattr(backend, "readable", False)
+            backend.send(build_message(row, sender, readable=readable))
         except Exception as exc:  # noqa: BLE001 - any failure keeps the message queued
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
