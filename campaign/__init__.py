@@ -29,6 +29,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    from campaign.accounts.access import login_manager
+
+    login_manager.init_app(app)
 
 
 @event.listens_for(Engine, "connect")
@@ -68,6 +71,8 @@ def register_i18n(app: Flask) -> None:
                     return url_for(endpoint, lang=code, **args)
                 if "slug" in args:
                     return url_for("campaigns.show", lang=code, slug=args["slug"])
+            if endpoint and not endpoint.startswith("static"):
+                return url_for("root.set_language", code=code, next=request.full_path)
             return url_for("campaigns.home", lang=code)
 
         return {
@@ -95,6 +100,7 @@ def register_i18n(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Public pages, signing, API."""
+    from campaign.accounts.views import bp as staff_bp
     from campaign.api.views import bp as api_bp
     from campaign.campaigns.views import bp as campaigns_bp
     from campaign.core.views import pages, register_error_pages, root
@@ -105,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(signatures_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(staff_bp)
     register_error_pages(app)
 
 

@@ -20,6 +20,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_group)
     app.cli.add_command(privacy_group)
     app.cli.add_command(worker)
+    from campaign.accounts.cli import users_group
+
+    app.cli.add_command(users_group)
 
 
 @click.group("campaign", cls=AppGroup)

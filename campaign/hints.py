@@ -15,7 +15,9 @@ def main() -> None:
         print(f"  Development mail: {cfg.MAIL_FILE_DIR} (one .eml file per message)")
     else:
         print(f"  Mail backend: {cfg.MAIL_BACKEND}")
-    print("  Staff login: there is no default account or password.")
+    print("  Staff login: there is no default account or password. Create the first admin:")
+    print("      .venv/bin/flask --app wsgi users create you@example.org --role admin")
+    print(f"  then log in at http://{host}:{port}/staff/login")
     print()
 
 

@@ -1,5 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
+from campaign.accounts.models import LoginAttempt, StaffRole, StaffUser  # noqa: F401
 from campaign.campaigns.models import (  # noqa: F401
     Campaign,
     CampaignTranslation,
@@ -7,4 +8,5 @@ from campaign.campaigns.models import (  # noqa: F401
     DemandTranslation,
 )
 from campaign.mail.models import OutboxMessage  # noqa: F401
+from campaign.moderation.models import ModerationEvent  # noqa: F401
 from campaign.signatures.models import Signature, SignatureDemand  # noqa: F401

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from campaign.extensions import db
-from campaign.i18n import URL_CODES, negotiate, use_language_prefix
+from campaign.i18n import LOCALES, URL_CODES, negotiate, use_language_prefix
 
 root = Blueprint("root", __name__)
 pages = Blueprint("pages", __name__, url_prefix="/<lang>", template_folder="templates")
@@ -22,6 +31,26 @@ def index():
         locale = negotiate(request.headers.get("Accept-Language"))
     response = redirect(url_for("campaigns.home", lang=URL_CODES[locale]), code=302)
     response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+@root.get("/language/<code>")
+def set_language(code: str):
+    """Switch language on pages whose URL carries none (the staff area)."""
+    if code not in LOCALES:
+        return redirect(url_for("root.index"))
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = redirect(target, code=303)
+    response.set_cookie(
+        "lang",
+        LOCALES[code],
+        max_age=365 * 86400,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +20,8 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import DataRequired, InputRequired, Length
+
+from campaign.emails import normalise_email
 
 NAME_MAX = 200
 EMAIL_MAX = 254
@@ -58,10 +60,14 @@ class CleanText:
             raise ValidationError(_l("This field contains characters that cannot be stored."))
 
 
-def normalise_email(value: str) -> str:
-    """Trim, Unicode-normalise (NFC) and case-fold an address after checking its syntax."""
-    result = validate_email(value.strip(), check_deliverability=False)
-    return unicodedata.normalize("NFC", result.normalized).casefold()
+def checked_email(field: EmailField) -> str | None:
+    """The normalised address in ``field``, or a translated validation error."""
+    if not field.data:
+        return None
+    try:
+        return normalise_email(field.data)
+    except EmailNotValidError as exc:
+        raise ValidationError(_l("Please check this e-mail address.")) from exc
 
 
 def _strip(value: str | None) -> str | None:
@@ -168,12 +174,7 @@ class SignForm(FlaskForm):
 
     def validate_email(self, field: EmailField) -> None:
         """Check syntax with email-validator and keep the normalised address."""
-        if not field.data:
-            return
-        try:
-            self.normalised_email = normalise_email(field.data)
-        except EmailNotValidError as exc:
-            raise ValidationError(_l("Please check this e-mail address.")) from exc
+        self.normalised_email = checked_email(field)
 
     def validate_country(self, field: SelectField) -> None:
         """Only ISO 3166 codes are accepted."""
@@ -210,9 +211,4 @@ class EraseRequestForm(FlaskForm):
 
     def validate_email(self, field: EmailField) -> None:
         """Check syntax and keep the normalised address."""
-        if not field.data:
-            return
-        try:
-            self.normalised_email = normalise_email(field.data)
-        except EmailNotValidError as exc:
-            raise ValidationError(_l("Please check this e-mail address.")) from exc
+        self.normalised_email = checked_email(field)

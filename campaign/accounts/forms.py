@@ -1,0 +1,102 @@
+"""Staff forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectMultipleField,
+    ValidationError,
+    widgets,
+)
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from campaign.accounts.models import ROLES
+from campaign.accounts.services import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def _role_labels() -> list[SelectChoice]:
+    labels = {"admin": _l("Admin"), "organiser": _l("Organiser"), "moderator": _l("Moderator")}
+    return [SelectChoice(r, labels[r]) for r in ROLES]
+
+
+class RolesField(SelectMultipleField):
+    """Checkboxes for the three roles."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    """Create a staff user."""
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 12 characters.")),
+        ],
+    )
+    roles = RolesField(_l("Roles"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.roles.choices = _role_labels()
+
+    def validate_roles(self, field: RolesField) -> None:
+        """At least one known role."""
+        if not field.data or set(field.data) - set(ROLES):
+            raise ValidationError(_l("Choose at least one role."))
+
+    def validate_email(self, field: EmailField) -> None:
+        """A well-formed address."""
+        from email_validator import EmailNotValidError
+
+        from campaign.emails import normalise_email
+
+        try:
+            normalise_email(field.data or "")
+        except EmailNotValidError as exc:
+            raise ValidationError(_l("Please check this e-mail address.")) from exc
+
+
+class RolesForm(FlaskForm):
+    """Change a user's roles."""
+
+    roles = RolesField(_l("Roles"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.roles.choices = _role_labels()
+
+
+class PasswordForm(FlaskForm):
+    """Change one's own password."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 12 characters.")),
+        ],
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new", message=_l("The two passwords differ."))],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A bare POST with its CSRF token (buttons)."""

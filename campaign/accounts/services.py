@@ -1,0 +1,156 @@
+"""Staff account rules, shared by the staff pages and the ``flask users`` commands."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from campaign.accounts.models import ROLES, LoginAttempt, StaffRole, StaffUser
+from campaign.emails import normalise_email
+from campaign.extensions import db
+from campaign.moderation import audit
+from campaign.timeutil import utcnow
+
+MIN_PASSWORD_LENGTH = 12
+# Hashed once so that an unknown address costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class AccountError(ValueError):
+    """A refused account change, with a message for the person who asked."""
+
+
+class Throttled(Exception):
+    """Too many failed logins for this account or from this address."""
+
+
+def hash_password(password: str) -> str:
+    """scrypt (Werkzeug's default), salted."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_new_password(password: str) -> None:
+    """Refuse passwords that are too short."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def _clean_roles(roles: list[str] | set[str]) -> set[str]:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise AccountError(f"Unknown role(s): {', '.join(sorted(unknown))}")
+    if not roles:
+        raise AccountError("Give at least one role.")
+    return set(roles)
+
+
+def find_user(email: str) -> StaffUser | None:
+    """The staff user with ``email`` (any spelling), or None."""
+    try:
+        key = normalise_email(email)
+    except ValueError:
+        return None
+    return db.session.scalar(select(StaffUser).where(StaffUser.email == key))
+
+
+def create_user(
+    email: str, password: str, roles: list[str], actor: StaffUser | None = None
+) -> StaffUser:
+    """Create an active user; the caller commits."""
+    try:
+        key = normalise_email(email)
+    except ValueError as exc:
+        raise AccountError("That is not a valid e-mail address.") from exc
+    if find_user(key):
+        raise AccountError("A staff user with that address exists.")
+    check_new_password(password)
+    user = StaffUser(email=key, password_hash=hash_password(password), active=True)
+    user.role_rows = [StaffRole(role=r) for r in sorted(_clean_roles(roles))]
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "staff_user", user.id, "create", roles=sorted(user.roles))
+    return user
+
+
+def set_roles(user: StaffUser, roles: list[str], actor: StaffUser | None = None) -> None:
+    """Replace a user's roles; the caller commits."""
+    wanted = _clean_roles(roles)
+    before = sorted(user.roles)
+    user.role_rows = [r for r in user.role_rows if r.role in wanted]
+    for role in sorted(wanted - user.roles):
+        user.role_rows.append(StaffRole(role=role))
+    db.session.flush()
+    audit.record(actor, "staff_user", user.id, "set_roles", before=before, after=sorted(wanted))
+
+
+def set_active(user: StaffUser, active: bool, actor: StaffUser | None = None) -> None:
+    """Deactivate (ends their sessions) or reactivate a user; the caller commits."""
+    user.active = active
+    user.session_version += 1
+    audit.record(actor, "staff_user", user.id, "activate" if active else "deactivate")
+
+
+def set_password(user: StaffUser, password: str, actor: StaffUser | None = None) -> None:
+    """Change a password and end every other session of that user; the caller commits."""
+    check_new_password(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    audit.record(actor, "staff_user", user.id, "set_password")
+
+
+def _account_key(email: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(
+        secret, b"login:" + email.strip().casefold().encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _recent_failures(column, value: str) -> int:  # noqa: ANN001 - a mapped column
+    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                column == value,
+                LoginAttempt.success.is_(False),
+                LoginAttempt.at > utcnow() - window,
+            )
+        )
+        or 0
+    )
+
+
+def authenticate(email: str, password: str, ip_hash: str | None) -> StaffUser | None:
+    """Check a login; None for any failure. Raises ``Throttled``. The caller commits.
+
+    Failures are counted per typed address and per network address hash, whether or
+    not the account exists, so throttling reveals nothing either.
+    """
+    cfg = current_app.config
+    key = _account_key(email)
+    if _recent_failures(LoginAttempt.account_key, key) >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
+        raise Throttled()
+    if ip_hash and (
+        _recent_failures(LoginAttempt.ip_hash, ip_hash) >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        raise Throttled()
+    user = find_user(email)
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = ok and user is not None and user.active
+    db.session.add(LoginAttempt(account_key=key, ip_hash=ip_hash, success=bool(ok)))
+    if not ok:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def purge_login_attempts() -> int:
+    """Delete attempts older than a day; they only serve throttling."""
+    from sqlalchemy import delete
+
+    cutoff = utcnow() - timedelta(days=1)
+    return db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount

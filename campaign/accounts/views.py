@@ -1,0 +1,150 @@
+"""Staff login, logout, dashboard, own password, and user management (admin)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from campaign.accounts import services
+from campaign.accounts.access import allow, allow_anonymous, guard
+from campaign.accounts.forms import ActionForm, LoginForm, PasswordForm, RolesForm, UserForm
+from campaign.accounts.models import ROLES, StaffUser
+from campaign.extensions import db
+from campaign.security import client_address, hash_address
+
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+guard(bp)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/staff") and not target.startswith("//"):
+        return target
+    return url_for("staff.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow_anonymous
+def login():
+    """Log in with e-mail and password; failures are generic and throttled."""
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data, hash_address(client_address())
+            )
+        except services.Throttled:
+            db.session.commit()
+            form.password.errors = [_("Too many failed attempts. Please wait and try again.")]
+            return render_template("accounts/login.html", form=form), 429
+        db.session.commit()
+        if user is not None:
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            session["staff_seen"] = int(time.time())
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        form.password.errors = [_("That e-mail address and password do not match.")]
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@allow(*ROLES)
+def logout():
+    """End the session."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("staff.login"), code=303)
+
+
+@bp.get("/")
+@allow(*ROLES)
+def dashboard():
+    """The staff home page: what each role can do."""
+    return render_template("accounts/dashboard.html", logout_form=ActionForm())
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@allow(*ROLES)
+def password():
+    """Change one's own password; other sessions end."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        from werkzeug.security import check_password_hash
+
+        if not check_password_hash(current_user.password_hash, form.current.data):
+            form.current.errors = [_("That is not your current password.")]
+            return render_template("accounts/password.html", form=form), 422
+        services.set_password(current_user, form.new.data, actor=current_user)
+        db.session.commit()
+        login_user(current_user)  # this session carries the new version
+        flash(_("Your password was changed. Your other sessions have ended."))
+        return redirect(url_for("staff.dashboard"), code=303)
+    return render_template("accounts/password.html", form=form), (
+        422 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@allow("admin")
+def users():
+    """List staff users and create one."""
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            services.create_user(
+                form.email.data, form.password.data, form.roles.data, actor=current_user
+            )
+        except services.AccountError:
+            form.email.errors = [_("A staff user with that address exists.")]
+        else:
+            db.session.commit()
+            flash(_("The user was created. Give them their password in person."))
+            return redirect(url_for("staff.users"), code=303)
+    people = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "accounts/users.html", form=form, people=people, action=ActionForm(), roles=ROLES
+    ), status
+
+
+@bp.post("/users/<int:user_id>/roles")
+@allow("admin")
+def user_roles(user_id: int):
+    """Replace a user's roles."""
+    user = db.session.get(StaffUser, user_id) or abort(404)
+    form = RolesForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_roles(user, form.roles.data, actor=current_user)
+    except services.AccountError:
+        flash(_("Give at least one role."))
+        return redirect(url_for("staff.users"), code=303)
+    db.session.commit()
+    flash(_("Roles changed."))
+    return redirect(url_for("staff.users"), code=303)
+
+
+@bp.post("/users/<int:user_id>/active")
+@allow("admin")
+def user_active(user_id: int):
+    """Deactivate or reactivate a user."""
+    user = db.session.get(StaffUser, user_id) or abort(404)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash(_("You cannot deactivate yourself."))
+        return redirect(url_for("staff.users"), code=303)
+    services.set_active(user, request.form.get("active") == "1", actor=current_user)
+    db.session.commit()
+    flash(_("Saved."))
+    return redirect(url_for("staff.users"), code=303)

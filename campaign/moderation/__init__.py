@@ -1,0 +1,1 @@
+"""Moderation and the audit trail."""
