@@ -78,6 +78,17 @@ class Config:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
 
+    # Moderation heuristics: a confirmed signature is held for review when...
+    HOLD_BURST_MINUTES = _int("HOLD_BURST_MINUTES", 10)
+    # ...this many other signatures came from its network address in HOLD_BURST_MINUTES,
+    HOLD_BURST_PER_ADDRESS = _int("HOLD_BURST_PER_ADDRESS", 20)
+    # ...or this many near-identical names came from its address within 24 hours.
+    HOLD_SIMILAR_NAMES = _int("HOLD_SIMILAR_NAMES", 3)
+    # Trending: signing in the last hour at least this many times, and this many times
+    # the hourly average of the week before.
+    TRENDING_MIN_PER_HOUR = _int("TRENDING_MIN_PER_HOUR", 20)
+    TRENDING_FACTOR = _int("TRENDING_FACTOR", 5)
+
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)

@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.services import localise, open_campaigns, signable_demands
 from campaign.countries import country_choices, country_name
+from campaign.settings import signing_paused
 from campaign.signatures.counts import campaign_counts, recent_supporters
 from campaign.signatures.forms import SignForm
 
@@ -41,6 +42,7 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
         form=form or sign_form(campaign),
         others=[localise(c, locale) for c in others],
         supporters=supporters,
+        signing_paused=signing_paused(),
         country_name=lambda code: country_name(code, locale),
     )
     return body, status

@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from campaign.extensions import db
+from campaign.settings import counting_paused_at
 from campaign.signatures.models import Signature, SignatureDemand
 
 COUNTED_STATE = "confirmed"
@@ -30,15 +32,22 @@ class Counts:
     by_country: dict[str, int] = field(default_factory=dict)
 
 
-def compute_counts(campaign_id: int) -> Counts:
-    """Count confirmed signatures straight from the database."""
-    base = (Signature.campaign_id == campaign_id, Signature.state == COUNTED_STATE)
+def compute_counts(campaign_id: int, until: datetime | None = None) -> Counts:
+    """Count confirmed signatures straight from the database.
+
+    ``until`` freezes the counts (an admin paused counting): later confirmations wait.
+    """
+    base = [Signature.campaign_id == campaign_id, Signature.state == COUNTED_STATE]
+    demand_filter = [SignatureDemand.confirmed_at.is_not(None)]
+    if until is not None:
+        base.append(Signature.confirmed_at <= until)
+        demand_filter.append(SignatureDemand.confirmed_at <= until)
     total = db.session.scalar(select(func.count(Signature.id)).where(*base)) or 0
     per_demand = dict(
         db.session.execute(
             select(SignatureDemand.demand_id, func.count())
             .join(Signature, Signature.id == SignatureDemand.signature_id)
-            .where(*base, SignatureDemand.confirmed_at.is_not(None))
+            .where(*base, *demand_filter)
             .group_by(SignatureDemand.demand_id)
         ).all()
     )
@@ -66,7 +75,7 @@ def campaign_counts(campaign_id: int) -> Counts:
             hit = _cache.get(campaign_id)
         if hit and now - hit[0] < ttl:
             return hit[1]
-    counts = compute_counts(campaign_id)
+    counts = compute_counts(campaign_id, until=counting_paused_at())
     if ttl > 0:
         with _lock:
             _cache[campaign_id] = (now, counts)

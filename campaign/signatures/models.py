@@ -35,6 +35,10 @@ class Signature(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))  # normalised; never shown publicly
+    # The part after "@", for moderators' per-domain views and heuristics.
+    email_domain: Mapped[str] = mapped_column(String(254), default="", index=True)
+    # The address with +tags (and, where the provider ignores them, dots) removed.
+    mailbox_key: Mapped[str] = mapped_column(String(254), default="", index=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     region: Mapped[str] = mapped_column(String(200), default="")
@@ -46,6 +50,8 @@ class Signature(db.Model):
     updates: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str] = mapped_column(String(10), default="en")
     state: Mapped[str] = mapped_column(String(12), default="unconfirmed")
+    # Comma-separated heuristics that held this signature for review.
+    hold_reasons: Mapped[str] = mapped_column(String(200), default="")
     # HMAC of the network address; cleared after IP_HASH_RETENTION_DAYS.
     ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,6 +20,7 @@ from campaign.campaigns.services import localise
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail import outbox
+from campaign.moderation.heuristics import canonical_mailbox, hold_reasons
 from campaign.security import TokenError, make_token, read_token
 from campaign.signatures.models import Signature, SignatureDemand
 from campaign.timeutil import utcnow
@@ -67,7 +68,13 @@ def _record(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Si
         select(Signature).where(Signature.campaign_id == campaign.id, Signature.email == data.email)
     )
     if sig is None:
-        sig = Signature(campaign_id=campaign.id, email=data.email, ip_hash=ip_hash)
+        sig = Signature(
+            campaign_id=campaign.id,
+            email=data.email,
+            email_domain=data.email.rpartition("@")[2],
+            mailbox_key=canonical_mailbox(data.email),
+            ip_hash=ip_hash,
+        )
         _apply_details(sig, data)
         _add_demands(sig, data.demand_ids)
         db.session.add(sig)
@@ -160,7 +167,10 @@ def confirm_signature(token: str) -> Confirmation:
         raise TokenError("no such signature")
     now = utcnow()
     if sig.state == "unconfirmed":
-        sig.state = "confirmed"
+        reasons = hold_reasons(sig)
+        # A suspicious signature is kept and held for a moderator, never dropped.
+        sig.state = "held" if reasons else "confirmed"
+        sig.hold_reasons = ",".join(reasons)
         sig.confirmed_at = now
     result = db.session.execute(
         update(SignatureDemand)

@@ -11,6 +11,7 @@ from campaign.extensions import db
 from campaign.i18n import use_language_prefix
 from campaign.mail import outbox
 from campaign.security import TokenError, TokenExpired, client_address, hash_address
+from campaign.settings import signing_paused
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.erasure import (
     ERASE_MAX_AGE_DAYS,
@@ -43,6 +44,9 @@ def sign(slug: str):
     if not campaign.is_open:
         view = localise(campaign, str(get_locale()))
         return render_template("signatures/closed.html", view=view), 409
+    if signing_paused():
+        view = localise(campaign, str(get_locale()))
+        return render_template("signatures/paused.html", view=view), 503
     form = sign_form(campaign, formdata=request.form)
     if not form.validate():
         return render_campaign_page(campaign, form, status=422)

@@ -1,0 +1,92 @@
+"""Signals that hold a confirmed signature for review instead of counting it.
+
+A held signature is never refused or lost: a moderator releases or invalidates it.
+Every threshold is configuration (see README, "Moderation").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+from difflib import SequenceMatcher
+
+from disposable_email_domains import blocklist
+from flask import current_app
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.signatures.models import Signature
+from campaign.timeutil import utcnow
+
+# Providers that deliver "j.doe@" and "jdoe@" to the same mailbox.
+DOT_BLIND = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+URL_PATTERN = re.compile(r"https?://|www\.|\.(?:com|net|org|ru|cn|xyz)\b", re.I)
+
+REASONS = ("disposable_email", "address_burst", "similar_names", "mailbox_alias", "link_in_name")
+
+
+def canonical_mailbox(email: str) -> str:
+    """The mailbox an address delivers to: no +tag, and no dots where ignored."""
+    local, _, domain = email.rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in DOT_BLIND:
+        local, domain = local.replace(".", ""), DOT_BLIND[domain]
+    return f"{local}@{domain}"
+
+
+def name_key(name: str) -> str:
+    """A name reduced to its letters, for comparing near-identical names."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch).startswith("L"))
+
+
+def _similar(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    return a == b or SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+def hold_reasons(sig: Signature) -> list[str]:
+    """The reasons to hold ``sig`` for review (empty: count it)."""
+    cfg = current_app.config
+    reasons = []
+    if sig.email_domain in blocklist:
+        reasons.append("disposable_email")
+    if sig.ip_hash:
+        since = utcnow() - timedelta(minutes=cfg["HOLD_BURST_MINUTES"])
+        burst = db.session.scalar(
+            select(func.count()).where(
+                Signature.ip_hash == sig.ip_hash,
+                Signature.created_at >= since,
+                Signature.id != sig.id,
+            )
+        )
+        if (burst or 0) >= cfg["HOLD_BURST_PER_ADDRESS"]:
+            reasons.append("address_burst")
+        day = utcnow() - timedelta(hours=24)
+        names = db.session.scalars(
+            select(Signature.name)
+            .where(
+                Signature.ip_hash == sig.ip_hash,
+                Signature.created_at >= day,
+                Signature.id != sig.id,
+            )
+            .limit(500)
+        ).all()
+        key = name_key(sig.name)
+        if sum(1 for n in names if _similar(key, name_key(n))) >= cfg["HOLD_SIMILAR_NAMES"]:
+            reasons.append("similar_names")
+    alias = db.session.scalar(
+        select(func.count()).where(
+            Signature.campaign_id == sig.campaign_id,
+            Signature.mailbox_key == sig.mailbox_key,
+            Signature.email != sig.email,
+            Signature.state.in_(("confirmed", "held")),
+        )
+    )
+    if alias:
+        reasons.append("mailbox_alias")
+    if URL_PATTERN.search(sig.name) or URL_PATTERN.search(sig.affiliation or ""):
+        reasons.append("link_in_name")
+    return reasons
