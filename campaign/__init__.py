@@ -112,6 +112,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(signatures_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(staff_bp)
+    from campaign.moderation.views import bp as moderation_bp
+
+    app.register_blueprint(moderation_bp)
     register_error_pages(app)
 
 

@@ -59,6 +59,13 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
+def client(app):
+    """A test client that keeps no context between requests (pytest-flask's one does,
+    so a second client in the same test would share its ``g`` and CSRF token)."""
+    return app.test_client()
+
+
+@pytest.fixture
 def runner(app):
     """A CLI runner for ``flask`` commands."""
     return app.test_cli_runner()

@@ -68,7 +68,19 @@ def logout():
 @allow(*ROLES)
 def dashboard():
     """The staff home page: what each role can do."""
-    return render_template("accounts/dashboard.html", logout_form=ActionForm())
+    from campaign.moderation.services import QueueFilter, queue_page
+    from campaign.moderation.views import switch_state
+
+    can_moderate = bool(current_user.roles & {"moderator", "admin"})
+    queue_size = queue_page(QueueFilter())[1] if can_moderate else 0
+    return render_template(
+        "accounts/dashboard.html",
+        logout_form=ActionForm(),
+        action_form=ActionForm(),
+        switches=switch_state(),
+        queue_size=queue_size,
+        can_moderate=can_moderate,
+    )
 
 
 @bp.route("/password", methods=["GET", "POST"])

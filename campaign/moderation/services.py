@@ -1,0 +1,279 @@
+"""Moderation actions, the queue, bulk invalidation and the trending panel.
+
+Every action writes a ``ModerationEvent`` in the same transaction as the change and
+clears the count cache, so a held or invalidated signature leaves the counts at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from campaign.extensions import db
+from campaign.moderation import audit
+from campaign.moderation.models import ModerationEvent
+from campaign.settings import COUNTING_PAUSED, SIGNING_PAUSED, set_setting
+from campaign.signatures.counts import clear_cache
+from campaign.signatures.models import Signature
+from campaign.timeutil import utcnow
+
+# action -> (states it applies to, whether it needs a reason)
+ACTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "approve_comment": (("unconfirmed", "confirmed", "held", "invalidated"), False),
+    "reject_comment": (("unconfirmed", "confirmed", "held", "invalidated"), True),
+    "release": (("held",), False),
+    "invalidate": (("confirmed", "held"), True),
+    "restore": (("invalidated",), False),
+}
+
+
+class ModerationError(ValueError):
+    """An action that does not apply, or lacks its reason."""
+
+
+def apply_action(sig: Signature, action: str, actor: object, reason: str = "") -> bool:
+    """Apply one action to one signature; False when it does not apply to its state."""
+    if action not in ACTIONS:
+        raise ModerationError("unknown action")
+    states, needs_reason = ACTIONS[action]
+    reason = (reason or "").strip()
+    if needs_reason and not reason:
+        raise ModerationError("reason required")
+    if sig.state not in states:
+        return False
+    if action in ("approve_comment", "reject_comment"):
+        if sig.comment_state == "none":
+            return False
+        sig.comment_state = "approved" if action == "approve_comment" else "rejected"
+    elif action == "release":
+        sig.state = "confirmed"
+    elif action == "invalidate":
+        sig.state = "invalidated"
+    elif action == "restore":
+        sig.state = "confirmed" if sig.confirmed_at else "unconfirmed"
+    audit.record(actor, "signature", sig.id, action, reason)
+    return True
+
+
+def apply_to_selection(ids: list[int], action: str, actor: object, reason: str = "") -> int:
+    """Apply ``action`` to each selected signature; returns how many changed."""
+    changed = 0
+    for sig in db.session.scalars(select(Signature).where(Signature.id.in_(ids))):
+        changed += apply_action(sig, action, actor, reason)
+    clear_cache()
+    return changed
+
+
+@dataclass
+class QueueFilter:
+    """What the moderator asked to see."""
+
+    kind: str = "all"  # all, comments, held
+    campaign_id: int | None = None
+    reason: str = ""
+    page: int = 1
+
+
+PAGE_SIZE = 25
+
+
+def queue_query(f: QueueFilter) -> Select:
+    """Items awaiting a decision, oldest first."""
+    pending_comment = Signature.comment_state == "pending"
+    held = Signature.state == "held"
+    if f.kind == "comments":
+        where = pending_comment & Signature.state.in_(("confirmed", "held"))
+    elif f.kind == "held":
+        where = held
+    elif f.kind == "invalidated":
+        where = Signature.state == "invalidated"
+    else:
+        where = held | (pending_comment & (Signature.state == "confirmed"))
+    query = select(Signature).where(where)
+    if f.campaign_id:
+        query = query.where(Signature.campaign_id == f.campaign_id)
+    if f.reason:
+        query = query.where(Signature.hold_reasons.contains(f.reason))
+    return query.order_by(Signature.created_at, Signature.id)
+
+
+def queue_page(f: QueueFilter) -> tuple[list[Signature], int]:
+    """One page of the queue and the total number of items."""
+    query = queue_query(f)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((max(f.page, 1) - 1) * PAGE_SIZE)).all()
+    return list(rows), total
+
+
+def siblings(sig: Signature, limit: int = 5) -> tuple[int, list[Signature]]:
+    """Other signatures from the same network address hash: how many, and a few."""
+    if not sig.ip_hash:
+        return 0, []
+    where = (Signature.ip_hash == sig.ip_hash, Signature.id != sig.id)
+    count = db.session.scalar(select(func.count()).where(*where)) or 0
+    rows = db.session.scalars(
+        select(Signature).where(*where).order_by(Signature.created_at.desc()).limit(limit)
+    ).all()
+    return count, list(rows)
+
+
+@dataclass
+class Criteria:
+    """Which signatures a bulk invalidation targets (at least one criterion)."""
+
+    campaign_id: int | None = None
+    ip_hash: str = ""
+    email_domain: str = ""
+    country: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    as_dict: dict = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """True when nothing narrows the selection."""
+        return not (self.ip_hash or self.email_domain or self.country or self.since or self.until)
+
+    def describe(self) -> dict:
+        """The criteria as plain values, for the audit event."""
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in (
+                ("campaign_id", self.campaign_id),
+                ("ip_hash", self.ip_hash),
+                ("email_domain", self.email_domain),
+                ("country", self.country),
+                ("since", self.since),
+                ("until", self.until),
+            )
+            if v
+        }
+
+
+def criteria_query(c: Criteria) -> Select:
+    """Counted or held signatures matching ``c``."""
+    if c.is_empty():
+        raise ModerationError("at least one criterion")
+    query = select(Signature).where(Signature.state.in_(("confirmed", "held")))
+    if c.campaign_id:
+        query = query.where(Signature.campaign_id == c.campaign_id)
+    if c.ip_hash:
+        query = query.where(Signature.ip_hash == c.ip_hash)
+    if c.email_domain:
+        query = query.where(Signature.email_domain == c.email_domain.strip().casefold())
+    if c.country:
+        query = query.where(Signature.country == c.country.upper())
+    if c.since:
+        query = query.where(Signature.created_at >= c.since)
+    if c.until:
+        query = query.where(Signature.created_at < c.until)
+    return query
+
+
+def preview_bulk(c: Criteria, sample_size: int = 10) -> tuple[int, list[Signature]]:
+    """How many signatures the criteria match, and a sample of them."""
+    query = criteria_query(c)
+    count = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    sample = db.session.scalars(query.order_by(Signature.created_at).limit(sample_size)).all()
+    return count, list(sample)
+
+
+def bulk_invalidate(c: Criteria, actor: object, reason: str) -> int:
+    """Invalidate every match, writing one event with the criteria; the caller commits."""
+    if not reason.strip():
+        raise ModerationError("reason required")
+    ids = db.session.scalars(criteria_query(c).with_only_columns(Signature.id)).all()
+    if ids:
+        db.session.execute(
+            Signature.__table__.update()
+            .where(Signature.id.in_(ids))
+            .values(state="invalidated", updated_at=utcnow())
+        )
+    audit.record(
+        actor, "signatures", "bulk", "bulk_invalidate", reason.strip(),
+        criteria=c.describe(), count=len(ids),
+    )  # fmt: skip
+    clear_cache()
+    return len(ids)
+
+
+@dataclass
+class Trend:
+    """A source signing far above its normal rate."""
+
+    kind: str  # ip_hash or email_domain
+    value: str
+    last_hour: int
+    hourly_average: float
+
+
+def trending(now: datetime | None = None) -> list[Trend]:
+    """Address hashes and e-mail domains whose last hour stands far above their week."""
+    cfg = current_app.config
+    now = now or utcnow()
+    hour_ago, week_ago = now - timedelta(hours=1), now - timedelta(days=7)
+    result = []
+    for kind, column in (("ip_hash", Signature.ip_hash), ("email_domain", Signature.email_domain)):
+        recent = db.session.execute(
+            select(column, func.count())
+            .where(Signature.created_at >= hour_ago, column.is_not(None), column != "")
+            .group_by(column)
+            .having(func.count() >= cfg["TRENDING_MIN_PER_HOUR"])
+        ).all()
+        for value, last_hour in recent:
+            before = (
+                db.session.scalar(
+                    select(func.count()).where(
+                        column == value,
+                        Signature.created_at >= week_ago,
+                        Signature.created_at < hour_ago,
+                    )
+                )
+                or 0
+            )
+            average = before / (7 * 24 - 1)
+            if last_hour >= cfg["TRENDING_FACTOR"] * max(average, 1.0):
+                result.append(Trend(kind, value, last_hour, round(average, 2)))
+    return sorted(result, key=lambda t: -t.last_hour)
+
+
+def set_switch(name: str, on: bool, actor: object, reason: str = "") -> None:
+    """Pause or resume signing or counting, with an audit event; the caller commits."""
+    if name == "signing":
+        set_setting(SIGNING_PAUSED, "1" if on else "")
+    elif name == "counting":
+        set_setting(COUNTING_PAUSED, utcnow().isoformat() if on else "")
+    else:
+        raise ModerationError("unknown switch")
+    audit.record(actor, "switch", name, "pause" if on else "resume", reason)
+    clear_cache()
+
+
+@dataclass
+class AuditFilter:
+    """Filters of the audit page."""
+
+    action: str = ""
+    actor: str = ""
+    object_type: str = ""
+    page: int = 1
+
+
+def audit_query(f: AuditFilter) -> Select:
+    """Events newest first, filtered."""
+    query = select(ModerationEvent)
+    if f.action:
+        query = query.where(ModerationEvent.action == f.action)
+    if f.actor:
+        query = query.where(ModerationEvent.actor_label.contains(f.actor.strip().casefold()))
+    if f.object_type:
+        query = query.where(ModerationEvent.object_type == f.object_type)
+    return query.order_by(ModerationEvent.at.desc(), ModerationEvent.id.desc())
+
+
+def event_criteria(event: ModerationEvent) -> dict:
+    """The details of an event as a dict."""
+    return json.loads(event.details) if event.details else {}
