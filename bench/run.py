@@ -37,8 +37,8 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,10 +113,11 @@ class Plan:
     max_requests: int  # per client and measurement: a bound on work, whatever the speed
     count_sizes: tuple[int, ...]  # confirmed signatures present at each counting step
     count_repeats: int  # timed calls per counting step (after one untimed call)
+    settle_s: float  # load on each fresh server before any measurement, not counted
 
 
-QUICK = Plan("quick", 4, 0.5, 2.5, 2, 5_000, (1_000, 10_000), 5)
-FULL = Plan("full", 4, 2.0, 12.0, 5, 50_000, (10_000, 50_000, 200_000), 9)
+QUICK = Plan("quick", 4, 0.5, 2.0, 2, 5_000, (1_000, 10_000), 5, 1.0)
+FULL = Plan("full", 4, 2.0, 12.0, 5, 50_000, (10_000, 50_000, 200_000), 9, 3.0)
 
 
 # --------------------------------------------------------------------------- bare app
@@ -432,12 +433,14 @@ class Gunicorn:
         self.log_path = workdir / f"{name}.log"
         self.config_path = workdir / "gunicorn.conf.py"  # empty: ignore any ./gunicorn.conf.py
         self.port = 0
+        self.workers = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, workers: int = 2, ready_timeout: float = 30.0) -> None:
-        """Start the server and wait until ``/healthz`` answers 200."""
+    def launch(self, workers: int = 2) -> None:
+        """Start gunicorn; ``wait_ready`` then waits for it."""
         self.config_path.touch()
         self.port = free_port()
+        self.workers = workers
         cmd = [
             sys.executable,
             "-m",
@@ -459,19 +462,22 @@ class Gunicorn:
             self.proc = subprocess.Popen(
                 cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + ready_timeout
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until every worker has booted and ``/healthz`` answers 200."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} server exited:\n{self.log_tail()}")
+            booted = self.log_text().count("Booting worker")
             try:
-                if http_get(self.port, "/healthz", timeout=2.0)[0] == 200:
+                if booted >= self.workers and http_get(self.port, "/healthz", 2.0)[0] == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name} server not ready in {ready_timeout:.0f} s:\n{self.log_tail()}"
-        )
+        raise RuntimeError(f"{self.name} server not ready in {timeout:.0f} s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL if it lingers."""
@@ -495,16 +501,6 @@ class Gunicorn:
     def problems(self) -> dict[str, int]:
         """Failed requests and gunicorn errors in the server's output, by kind."""
         return log_problems(self.log_text())
-
-
-@contextmanager
-def running(server: Gunicorn) -> Iterator[Gunicorn]:
-    """Start ``server`` and stop it however the block ends."""
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 # --------------------------------------------------------------------------- results
@@ -538,9 +534,12 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
+_STARTED = time.monotonic()
+
+
 def log(message: str) -> None:
-    """Progress on stderr, so stdout keeps just the table."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+    """Progress on stderr, with seconds since start, so stdout keeps just the table."""
+    print(f"[bench +{time.monotonic() - _STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- set-up
@@ -923,10 +922,17 @@ def run_all(plan: Plan, tmp: Path, failures: dict[str, Any], report: dict[str, A
     bare = Gunicorn("baseline", "bench.run:create_bare_app()", bare_env, tmp)
     try:
         with ExitStack() as stack:
-            stack.enter_context(running(app))
-            stack.enter_context(running(bare))
+            for server in (app, bare):
+                stack.callback(server.stop)
+                server.launch()
+            for server in (app, bare):
+                server.wait_ready()
             demand_ids = demand_ids_of(app.port)
             log(f"servers up (app :{app.port}, baseline :{bare.port}); demands {demand_ids}")
+            settle = Plan(**{**asdict(plan), "warmup_s": 0.0, "measure_s": plan.settle_s})
+            for server, path in ((app, PAGE_PATH), (bare, BARE_PAGE_PATH)):
+                run_load(settle, "get", server.port, path, "")  # every worker warm, not counted
+            log("servers warm")
             figures.append(bench_page(plan, app, bare, failures))
             sign_figures, accepted = bench_sign(plan, app, bare, demand_ids, failures)
             figures += sign_figures
