@@ -147,9 +147,8 @@ BARE_ITEMS = [
     {
         "title": f"Recommendation {n}: release those detained for peaceful expression",
         "text": (
-            "Release every person detained for exercising the rights to freedom of "
-            "expression, assembly and association, and end enforced disappearances, "
-            f"harassment of families and lawyers <{n}> & all forms of arbitrary detention."
+            "Release everyone detained for peaceful expression, assembly and "
+            f"association, and end enforced disappearances <{n}> & harassment."
         ),
         "count": 1000 * n,
     }
@@ -631,6 +630,9 @@ def throughput_figure(key: str, label: str, runs: dict[str, list[LoadResult]]) -
             "rps_per_round": {role: [res.rps for res in rs] for role, rs in runs.items()},
             "requests": {role: sum(res.requests for res in rs) for role, rs in runs.items()},
             "response_bytes": {role: rs[0].page_bytes for role, rs in runs.items()},
+            "unexpected_answers": {
+                role: sum(sum(res.problems.values()) for res in rs) for role, rs in runs.items()
+            },
             "latency_ms": {
                 "app": {"p50": percentile(app_lat, 50), "p99": percentile(app_lat, 99)},
                 "baseline": {"p50": percentile(base_lat, 50), "p99": percentile(base_lat, 99)},
@@ -959,6 +961,22 @@ def run_all(plan: Plan, tmp: Path, failures: dict[str, Any], report: dict[str, A
     figures += bench_counts(plan, tmp / "counts.db", env, failures)
 
 
+def describe_failures(failures: dict[str, Any]) -> str:
+    """Failures as short lines; the JSON keeps every detail (and the first answer's text)."""
+    lines = []
+    for name, what in failures.items():
+        if isinstance(what, dict) and "unexpected" in what:
+            bad = sum(what["unexpected"].values())
+            total = bad + what["expected answers"]
+            kinds = ", ".join(f"{n} x {kind}" for kind, n in what["unexpected"].items())
+            lines.append(f"  {name}: {bad} of {total} requests failed ({bad / total:.0%}): {kinds}")
+        elif isinstance(what, dict) and name.endswith("server log"):
+            lines += [f"  {name}: {n} x {kind}" for kind, n in what.items()]
+        else:
+            lines.append(f"  {name}: {json.dumps(what, default=str)[:300]}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark, print the table, write the JSON; 1 if anything failed."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
@@ -1017,8 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(figures))
     if failures:
         print("FAILURES:")
-        for name, what in failures.items():
-            print(f"  {name}: {json.dumps(what, default=str)[:800]}")
+        print(describe_failures(failures))
     else:
         print("failures: none (every answer as expected, every signature stored)")
     print(f"written {args.output}")

@@ -60,7 +60,7 @@ def test_every_page_has_a_switcher_to_the_same_page(client, seeded, lang, page):
     html = client.get(f"/{lang}/{page}").get_data(as_text=True)
     for code in ("en", "zh-hans", "zh-hant"):
         assert f'href="/{code}/{page}"' in html
-    assert f'aria-current="true" lang="{lang}"' in html
+    assert f'aria-current="page" lang="{lang}"' in html
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,10 @@ def test_page_is_in_the_chosen_language(client, seeded, lang, html_lang, phrase)
     html = client.get(f"/{lang}/").get_data(as_text=True)
     assert f'<html lang="{html_lang}">' in html
     assert phrase in html
+
+
+@pytest.mark.parametrize(("path", "html_lang"), [("/zh-hant/nope", "zh-Hant"), ("/en/x/y", "en")])
+def test_not_found_page_keeps_the_urls_language(client, path, html_lang):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert f'<html lang="{html_lang}">' in response.get_data(as_text=True)

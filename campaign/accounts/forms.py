@@ -21,8 +21,13 @@ from campaign.accounts.services import MIN_PASSWORD_LENGTH
 class LoginForm(FlaskForm):
     """E-mail and password."""
 
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("This field is required.")), Length(max=254)],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("This field is required.")), Length(max=200)]
+    )
 
 
 def _role_labels() -> list[SelectChoice]:
@@ -40,11 +45,14 @@ class RolesField(SelectMultipleField):
 class UserForm(FlaskForm):
     """Create a staff user."""
 
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("This field is required.")), Length(max=254)],
+    )
     password = PasswordField(
         _l("Initial password"),
         validators=[
-            DataRequired(),
+            DataRequired(_l("This field is required.")),
             Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 12 characters.")),
         ],
     )
@@ -84,11 +92,13 @@ class RolesForm(FlaskForm):
 class PasswordForm(FlaskForm):
     """Change one's own password."""
 
-    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("This field is required."))]
+    )
     new = PasswordField(
         _l("New password"),
         validators=[
-            DataRequired(),
+            DataRequired(_l("This field is required.")),
             Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 12 characters.")),
         ],
     )

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -88,6 +89,11 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(404)
     def _not_found(error: Exception):
+        # No view ran, so the URL's language prefix was never read: read it here.
+        prefix = request.path.strip("/").split("/", 1)[0]
+        if prefix in LOCALES:
+            g.locale = LOCALES[prefix]
+            g.lang = prefix
         return render_template("core/error.html", code=404), 404
 
     @app.errorhandler(405)

@@ -197,6 +197,10 @@ def test_comment_approval_and_rejection(client, app, seeded, moderator):
     page = client.get("/en/").get_data(as_text=True)
     assert "Free them" in page
     assert "Spam!!" not in page
+    assert [e[:2] for e in events(app)] == [
+        ("approve_comment", ""),
+        ("reject_comment", "advertising"),
+    ]
     # Rejecting a comment never tells the supporter (no mail) and keeps the signature.
     assert len(mails(app)) == 2
     assert total(client) == 2
