@@ -38,12 +38,35 @@ def register_extensions(app: Flask) -> None:
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
     """Foreign keys on, WAL for concurrent readers, NORMAL sync (safe with WAL)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
+        # We emit BEGIN ourselves (below), so pysqlite must not.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:  # noqa: ANN001
+    """On SQLite, take the write lock at BEGIN for anything that may write.
+
+    A deferred transaction that reads and then writes fails at once with "database is
+    locked" when another connection committed in between (the busy timeout does not
+    apply to a stale snapshot). ``BEGIN IMMEDIATE`` waits for the lock instead. Plain
+    GET requests stay deferred so that readers never queue; in WAL mode readers are
+    not blocked by the writer either way.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    from flask import g, has_request_context, request
+
+    reading = has_request_context() and request.method in ("GET", "HEAD")
+    if reading and not g.get("writes"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_i18n(app: Flask) -> None:
@@ -63,6 +86,7 @@ def register_i18n(app: Flask) -> None:
         def switch_url(code: str) -> str:
             endpoint = request.endpoint
             args = dict(request.view_args or {})
+            args.pop("lang", None)
             if endpoint and app.url_map.is_endpoint_expecting(endpoint, "lang"):
                 rule_methods = {
                     m for r in app.url_map.iter_rules(endpoint) for m in (r.methods or ())
@@ -112,8 +136,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(signatures_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(staff_bp)
+    from campaign.campaigns.staff_views import bp as campaign_admin_bp
     from campaign.moderation.views import bp as moderation_bp
 
+    app.register_blueprint(campaign_admin_bp)
     app.register_blueprint(moderation_bp)
     register_error_pages(app)
 

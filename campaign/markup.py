@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import markdown
 import nh3
 from markupsafe import Markup
@@ -19,8 +21,12 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+@lru_cache(maxsize=512)
 def render_markdown(text: str) -> Markup:
-    """Render Markdown (with footnotes) and strip anything not on the allow-list."""
+    """Render Markdown (with footnotes) and strip anything not on the allow-list.
+
+    Cached by text: a campaign page renders the same statement on every request.
+    """
     html = markdown.markdown(
         text or "",
         extensions=["footnotes", "sane_lists"],

@@ -4,8 +4,10 @@ from campaign.accounts.models import LoginAttempt, StaffRole, StaffUser  # noqa:
 from campaign.campaigns.models import (  # noqa: F401
     Campaign,
     CampaignTranslation,
+    CampaignUpdate,
     Demand,
     DemandTranslation,
+    UpdateText,
 )
 from campaign.mail.models import OutboxMessage  # noqa: F401
 from campaign.moderation.models import ModerationEvent  # noqa: F401

@@ -80,6 +80,7 @@ def dashboard():
         switches=switch_state(),
         queue_size=queue_size,
         can_moderate=can_moderate,
+        can_organise=bool(current_user.roles & {"organiser", "admin"}),
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from campaign.campaigns.models import PUBLIC_STATES, Campaign
 from campaign.campaigns.services import public_campaign
 from campaign.extensions import csrf, db
-from campaign.signatures.counts import campaign_counts, count_cache_seconds
+from campaign.signatures.counts import count_cache_seconds, counts_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -37,7 +37,7 @@ def campaigns():
             "organisation": c.organisation,
             "state": c.state,
             "goal": c.goal,
-            "signatures": campaign_counts(c.id).total,
+            "signatures": counts_for(c).total,
         }
         for c in rows
     ]
@@ -50,7 +50,7 @@ def campaign(slug: str):
     c = public_campaign(slug)
     if c is None:
         abort(404)
-    counts = campaign_counts(c.id)
+    counts = counts_for(c)
     return _cached(
         jsonify(
             {

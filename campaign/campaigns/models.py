@@ -42,8 +42,12 @@ class Campaign(db.Model):
     body: Mapped[str] = mapped_column(Text)  # Markdown, sanitised on render
     footnotes: Mapped[str] = mapped_column(Text, default="")  # Markdown
     media_contacts: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    # What came of it (Markdown), shown on the page once signing has closed.
+    outcome: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(10), default="draft")
     goal: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when signing closes; counts of a closed campaign stop there.
+    closed_at: Mapped[datetime | None]
     featured: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -72,6 +76,7 @@ class CampaignTranslation(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     footnotes: Mapped[str] = mapped_column(Text, default="")
     media_contacts: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(Text, default="")
 
 
 class Demand(db.Model):
@@ -105,3 +110,43 @@ class DemandTranslation(db.Model):
     locale: Mapped[str] = mapped_column(String(10))
     title: Mapped[str] = mapped_column(String(300), default="")
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+class CampaignUpdate(db.Model):
+    """News sent to supporters who opted in, and shown on the campaign page."""
+
+    __tablename__ = "campaign_updates"
+    __table_args__ = (CheckConstraint("state IN ('draft', 'sending', 'sent')", name="state_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    sent_at: Mapped[datetime | None]
+    sent_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # Comma-separated locales the update was written in.
+    locales: Mapped[str] = mapped_column(String(40), default="")
+
+    texts: Mapped[list[UpdateText]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    def text_for(self, locale: str) -> UpdateText | None:
+        """The version in ``locale``, else the first one written."""
+        by_locale = {t.locale: t for t in self.texts if t.subject}
+        return by_locale.get(locale) or next(iter(by_locale.values()), None)
+
+
+class UpdateText(db.Model):
+    """One language version of an update."""
+
+    __tablename__ = "update_texts"
+    __table_args__ = (UniqueConstraint("update_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("campaign_updates.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown

@@ -7,9 +7,9 @@ from flask_babel import get_locale
 
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.services import localise, open_campaigns, signable_demands
-from campaign.countries import country_choices, country_name
+from campaign.countries import country_choices, country_name, country_options
 from campaign.settings import signing_paused
-from campaign.signatures.counts import campaign_counts, recent_supporters
+from campaign.signatures.counts import counts_for, recent_supporters
 from campaign.signatures.forms import SignForm
 
 
@@ -31,7 +31,7 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
     """Render ``campaign`` with its demands, counts, recent supporters and the form."""
     locale = str(get_locale())
     view = localise(campaign, locale)
-    counts = campaign_counts(campaign.id)
+    counts = counts_for(campaign)
     others = [c for c in open_campaigns() if c.id != campaign.id]
     supporters = recent_supporters(campaign.id)
     body = render_template(
@@ -44,5 +44,6 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
         supporters=supporters,
         signing_paused=signing_paused(),
         country_name=lambda code: country_name(code, locale),
+        country_options=country_options,
     )
     return body, status

@@ -32,6 +32,7 @@ class CampaignView:
     title: str
     body: Markup
     media_contacts: Markup
+    outcome: Markup
     demands: list[DemandView] = field(default_factory=list)
     # Parts shown in the original language because no translation exists yet.
     untranslated: bool = False
@@ -56,6 +57,17 @@ def featured_campaign() -> Campaign | None:
         .where(Campaign.state == "open")
         .order_by(Campaign.featured.desc(), Campaign.published_on.desc(), Campaign.id)
         .limit(1)
+    )
+
+
+def archived_campaigns() -> list[Campaign]:
+    """Closed and archived campaigns, newest first."""
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .where(Campaign.state.in_(("closed", "archived")))
+            .order_by(Campaign.published_on.desc(), Campaign.id)
+        )
     )
 
 
@@ -95,6 +107,7 @@ def localise(campaign: Campaign, locale: str) -> CampaignView:
     body = pick(campaign.body, campaign.translations, "body")
     footnotes = pick(campaign.footnotes, campaign.translations, "footnotes")
     contacts = pick(campaign.media_contacts, campaign.translations, "media_contacts")
+    outcome = pick(campaign.outcome, campaign.translations, "outcome")
     demands = []
     for demand in campaign.demands:
         d_title = pick(demand.title, demand.translations, "title")
@@ -114,6 +127,7 @@ def localise(campaign: Campaign, locale: str) -> CampaignView:
         title=title,
         body=render_markdown(body + "\n\n" + footnotes),
         media_contacts=render_markdown(contacts),
+        outcome=render_markdown(outcome),
         demands=demands,
         untranslated=untranslated,
     )

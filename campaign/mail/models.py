@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaign.extensions import db
@@ -26,6 +26,10 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(40))  # confirm, erase, update, ...
+    # The campaign update this message carries, for progress; null for other mail.
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_updates.id", ondelete="SET NULL"), index=True
+    )
     # Extra headers as "Name: value" lines (List-Unsubscribe and the like).
     headers: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(10), default="queued")

@@ -66,8 +66,11 @@ _cache: dict[int, tuple[float, Counts]] = {}
 _lock = threading.Lock()
 
 
-def campaign_counts(campaign_id: int) -> Counts:
-    """Counts for a campaign, at most ``COUNT_CACHE_SECONDS`` old."""
+def campaign_counts(campaign_id: int, frozen_at: datetime | None = None) -> Counts:
+    """Counts for a campaign, at most ``COUNT_CACHE_SECONDS`` old.
+
+    ``frozen_at`` (a closed campaign's closing time) stops the counts there.
+    """
     ttl = current_app.config["COUNT_CACHE_SECONDS"]
     now = time.monotonic()
     if ttl > 0:
@@ -75,7 +78,8 @@ def campaign_counts(campaign_id: int) -> Counts:
             hit = _cache.get(campaign_id)
         if hit and now - hit[0] < ttl:
             return hit[1]
-    counts = compute_counts(campaign_id, until=counting_paused_at())
+    until = min((t for t in (counting_paused_at(), frozen_at) if t), default=None)
+    counts = compute_counts(campaign_id, until=until)
     if ttl > 0:
         with _lock:
             _cache[campaign_id] = (now, counts)
@@ -124,6 +128,12 @@ def recent_supporters(campaign_id: int, limit: int = 10) -> list[PublicSupporter
         comment = sig.comment if sig.comment_state == "approved" else ""
         result.append(PublicSupporter(display_name=shown, country=sig.country, comment=comment))
     return result
+
+
+def counts_for(campaign) -> Counts:  # noqa: ANN001 - a Campaign (no import: no cycle)
+    """Counts for ``campaign``, frozen at its closing time once closed."""
+    frozen = campaign.closed_at if campaign.state in ("closed", "archived") else None
+    return campaign_counts(campaign.id, frozen_at=frozen)
 
 
 def count_cache_seconds() -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from campaign.campaigns.pages import render_campaign_page, sign_form
@@ -85,6 +85,7 @@ def check_email(slug: str):
 @bp.get("/confirm/<token>")
 def confirm(token: str):
     """Confirm by the mailed link (idempotent), then thank the supporter."""
+    g.writes = True  # a GET that writes: take SQLite's write lock up front
     try:
         result = confirm_signature(token)
     except TokenExpired:

@@ -1,0 +1,78 @@
+"""Organisers' forms for campaigns, demands and translations."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from campaign.campaigns.editor import SLUG_PATTERN
+from campaign.signatures.forms import CleanText
+
+REQUIRED = _l("This field is required.")
+LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+
+
+class CampaignForm(FlaskForm):
+    """A campaign's original-language fields."""
+
+    slug = StringField(
+        _l("Address (slug)"),
+        description=_l("Lower-case letters, digits and hyphens; it becomes /c/<slug>/."),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(SLUG_PATTERN, message=_l("Use 3 to 80 lower-case letters, digits and hyphens.")),
+        ],
+    )
+    source_locale = SelectField(
+        _l("Language of the original"),
+        choices=[SelectChoice(k, v) for k, v in LOCALE_NAMES.items()],
+        default="en",
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(REQUIRED), Length(max=300), CleanText()]
+    )
+    organisation = StringField(
+        _l("Organisation"), validators=[DataRequired(REQUIRED), Length(max=200), CleanText()]
+    )
+    published_on = DateField(_l("Date of the statement"), validators=[Optional()])
+    body = TextAreaField(
+        _l("Statement (Markdown; footnote markers as [^1])"),
+        validators=[DataRequired(REQUIRED), Length(max=100_000), CleanText(multiline=True)],
+    )
+    footnotes = TextAreaField(
+        _l("Footnotes and sources (Markdown, as [^1]: text)"),
+        validators=[Length(max=20_000), CleanText(multiline=True)],
+    )
+    media_contacts = TextAreaField(
+        _l("Media contacts (Markdown)"), validators=[Length(max=5_000), CleanText(multiline=True)]
+    )
+    outcome = TextAreaField(
+        _l("Outcome, shown once signing closes (Markdown)"),
+        validators=[Length(max=20_000), CleanText(multiline=True)],
+    )
+    goal = IntegerField(
+        _l("Goal (number of signatures)"),
+        default=0,
+        validators=[NumberRange(min=0, max=1_000_000_000, message=_l("A number from 0 up."))],
+    )
+
+
+class DemandForm(FlaskForm):
+    """One demand's original text."""
+
+    title = StringField(
+        _l("Short title"), validators=[DataRequired(REQUIRED), Length(max=300), CleanText()]
+    )
+    text = TextAreaField(
+        _l("Full text (Markdown)"),
+        validators=[DataRequired(REQUIRED), Length(max=20_000), CleanText(multiline=True)],
+    )

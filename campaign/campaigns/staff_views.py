@@ -1,0 +1,286 @@
+"""``/staff/campaigns``: organisers write, translate, preview, open, close and archive."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from campaign.accounts.access import allow, guard
+from campaign.campaigns import editor
+from campaign.campaigns.models import Campaign, Demand
+from campaign.campaigns.pages import render_campaign_page
+from campaign.campaigns.staff_forms import LOCALE_NAMES, CampaignForm, DemandForm
+from campaign.extensions import db
+from campaign.i18n import LOCALES, URL_CODES
+from campaign.signatures.counts import counts_for
+from campaign.signatures.forms import text_problem
+
+bp = Blueprint(
+    "campaign_admin", __name__, url_prefix="/staff/campaigns", template_folder="templates"
+)
+guard(bp)
+ORGANISERS = ("organiser", "admin")
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "bad_slug": _("Use 3 to 80 lower-case letters, digits and hyphens."),
+        "slug_taken": _("Another campaign uses this address."),
+        "bad_transition": _("A campaign cannot move to that state from its current one."),
+        "no_demands": _("Add at least one demand before opening the campaign."),
+        "feature_not_open": _("Only an open campaign can be featured."),
+        "demand_signed": _("People signed this demand: it can be retired, not deleted."),
+        "bad_locale": _("Choose another language than the original."),
+    }
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return db.session.get(Campaign, campaign_id) or abort(404)
+
+
+def _fields(form: CampaignForm) -> editor.CampaignFields:
+    return editor.CampaignFields(
+        slug=form.slug.data.strip(),
+        title=form.title.data.strip(),
+        organisation=form.organisation.data.strip(),
+        published_on=form.published_on.data,
+        body=form.body.data.strip(),
+        footnotes=(form.footnotes.data or "").strip(),
+        media_contacts=(form.media_contacts.data or "").strip(),
+        outcome=(form.outcome.data or "").strip(),
+        goal=form.goal.data or 0,
+        source_locale=form.source_locale.data,
+    )
+
+
+@bp.get("/")
+@allow(*ORGANISERS)
+def index():
+    """Every campaign, drafts included."""
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
+    return render_template(
+        "campaign_admin/index.html",
+        campaigns=[(c, counts_for(c).total) for c in campaigns],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow(*ORGANISERS)
+def new():
+    """Write a new campaign; it starts as a draft."""
+    form = CampaignForm()
+    if form.validate_on_submit():
+        try:
+            campaign = editor.create_campaign(_fields(form), current_user)
+        except editor.EditorError as exc:
+            form.slug.errors = [_messages()[exc.code]]
+        else:
+            db.session.commit()
+            flash(_("Draft saved. Add its demands, then preview and open it."))
+            return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("campaign_admin/form.html", form=form, campaign=None), status
+
+
+@bp.route("/<int:campaign_id>", methods=["GET", "POST"])
+@allow(*ORGANISERS)
+def edit(campaign_id: int):
+    """Edit the original text, demands, state and translations of one campaign."""
+    campaign = _campaign(campaign_id)
+    form = CampaignForm(obj=campaign)
+    if form.validate_on_submit():
+        try:
+            editor.edit_campaign(campaign, _fields(form), current_user)
+        except editor.EditorError as exc:
+            form.slug.errors = [_messages()[exc.code]]
+        else:
+            db.session.commit()
+            flash(_("Saved."))
+            return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "campaign_admin/form.html",
+        form=form,
+        campaign=campaign,
+        demand_form=DemandForm(formdata=None),
+        action=FlaskForm(),
+        transitions=editor.TRANSITIONS[campaign.state],
+        signed={d.id: editor.signature_count(d) for d in campaign.demands},
+        locales=[loc for loc in LOCALE_NAMES if loc != campaign.source_locale],
+        locale_names=LOCALE_NAMES,
+    ), status
+
+
+def _back(campaign: Campaign):
+    return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id) + "#demands", code=303)
+
+
+def _checked() -> None:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/<int:campaign_id>/state")
+@allow(*ORGANISERS)
+def state(campaign_id: int):
+    """Open, close, reopen, archive (audited)."""
+    _checked()
+    campaign = _campaign(campaign_id)
+    try:
+        editor.set_state(campaign, request.form.get("state", ""), current_user)
+    except editor.EditorError as exc:
+        flash(_messages()[exc.code])
+    else:
+        db.session.commit()
+        flash(_("Saved."))
+    return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id), code=303)
+
+
+@bp.post("/<int:campaign_id>/feature")
+@allow(*ORGANISERS)
+def feature(campaign_id: int):
+    """Show this campaign on the home page."""
+    _checked()
+    campaign = _campaign(campaign_id)
+    try:
+        editor.feature(campaign, current_user)
+    except editor.EditorError as exc:
+        flash(_messages()[exc.code])
+    else:
+        db.session.commit()
+        flash(_("This campaign is now on the home page."))
+    return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id), code=303)
+
+
+@bp.post("/<int:campaign_id>/demands")
+@allow(*ORGANISERS)
+def add_demand(campaign_id: int):
+    """Append a demand."""
+    campaign = _campaign(campaign_id)
+    form = DemandForm()
+    if not form.validate_on_submit():
+        flash(_("A demand needs a short title and its full text."))
+        return _back(campaign)
+    editor.add_demand(campaign, form.title.data, form.text.data, current_user)
+    db.session.commit()
+    return _back(campaign)
+
+
+def _demand(campaign: Campaign, demand_id: int) -> Demand:
+    demand = db.session.get(Demand, demand_id)
+    if demand is None or demand.campaign_id != campaign.id:
+        abort(404)
+    return demand
+
+
+@bp.post("/<int:campaign_id>/demands/<int:demand_id>")
+@allow(*ORGANISERS)
+def change_demand(campaign_id: int, demand_id: int):
+    """Edit, move, retire, unretire or delete a demand (``op`` says which)."""
+    campaign = _campaign(campaign_id)
+    demand = _demand(campaign, demand_id)
+    op = request.form.get("op", "")
+    if op == "edit":
+        form = DemandForm()
+        if not form.validate_on_submit():
+            flash(_("A demand needs a short title and its full text."))
+            return _back(campaign)
+        editor.edit_demand(demand, form.title.data, form.text.data, current_user)
+    else:
+        _checked()
+        try:
+            if op in ("up", "down"):
+                editor.move_demand(demand, -1 if op == "up" else 1, current_user)
+            elif op in ("retire", "unretire"):
+                editor.retire_demand(demand, op == "retire", current_user)
+            elif op == "delete":
+                editor.delete_demand(demand, current_user)
+            else:
+                abort(400)
+        except editor.EditorError as exc:
+            flash(_messages()[exc.code])
+            return _back(campaign)
+    db.session.commit()
+    return _back(campaign)
+
+
+TRANSLATED_FIELDS = {"title": 300, "body": 100_000, "footnotes": 20_000, "media_contacts": 5_000,
+                     "outcome": 20_000}  # fmt: skip
+
+
+@bp.route("/<int:campaign_id>/translate/<locale>", methods=["GET", "POST"])
+@allow(*ORGANISERS)
+def translate(campaign_id: int, locale: str):
+    """The translation of every text beside its original."""
+    campaign = _campaign(campaign_id)
+    if locale not in LOCALE_NAMES or locale == campaign.source_locale:
+        abort(404)
+    errors: list[str] = []
+    if request.method == "POST":
+        _checked()
+        fields = {k: request.form.get(k, "") for k in TRANSLATED_FIELDS}
+        demand_fields = {
+            d.id: {
+                "title": request.form.get(f"demand-{d.id}-title", ""),
+                "text": request.form.get(f"demand-{d.id}-text", ""),
+            }
+            for d in campaign.demands
+        }
+        values = list(fields.items()) + [
+            (f"demand-{i}-{k}", v) for i, f in demand_fields.items() for k, v in f.items()
+        ]
+        for name, value in values:
+            limit = TRANSLATED_FIELDS.get(name, 300 if name.endswith("title") else 20_000)
+            if len(value) > limit or text_problem(value, multiline=True):
+                errors.append(name)
+        if not errors:
+            editor.save_translation(campaign, locale, fields, demand_fields, current_user)
+            db.session.commit()
+            flash(_("Translation saved. Empty fields show the original with a note."))
+            return redirect(url_for("campaign_admin.translate", campaign_id=campaign.id,
+                                    locale=locale), code=303)  # fmt: skip
+    tr = next((t for t in campaign.translations if t.locale == locale), None)
+    dtr = {
+        d.id: next((t for t in d.translations if t.locale == locale), None)
+        for d in campaign.demands
+    }
+    return render_template(
+        "campaign_admin/translate.html",
+        campaign=campaign,
+        locale=locale,
+        locale_name=LOCALE_NAMES[locale],
+        tr=tr,
+        dtr=dtr,
+        form=request.form if request.method == "POST" else None,
+        errors=errors,
+        action=FlaskForm(),
+    ), (422 if errors else 200)
+
+
+@bp.get("/<int:campaign_id>/preview/<lang>")
+@allow(*ORGANISERS)
+def preview(campaign_id: int, lang: str):
+    """The public page as it will look in ``lang``, drafts included."""
+    campaign = _campaign(campaign_id)
+    if lang not in LOCALES:
+        abort(404)
+    g.locale, g.lang = LOCALES[lang], lang
+    g.preview = True
+    with force_locale(LOCALES[lang]):
+        body, status = render_campaign_page(campaign)
+    return body, status
+
+
+def preview_links(campaign: Campaign) -> list[tuple[str, str]]:
+    """(language name, preview URL) for each locale."""
+    return [
+        (
+            LOCALE_NAMES[loc],
+            url_for("campaign_admin.preview", campaign_id=campaign.id, lang=URL_CODES[loc]),
+        )  # fmt: skip
+        for loc in LOCALE_NAMES
+    ]
