@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from campaign.campaigns.models import PUBLIC_STATES, Campaign, Demand
 from campaign.extensions import db
@@ -43,10 +44,19 @@ class CampaignView:
         return self.campaign.slug
 
 
+# Load a campaign with its demands and every translation in three queries, not 2n+1.
+WITH_TEXTS = (
+    selectinload(Campaign.translations),
+    selectinload(Campaign.demands).selectinload(Demand.translations),
+)
+
+
 def public_campaign(slug: str) -> Campaign | None:
     """The campaign with ``slug`` if the public may see it."""
     return db.session.scalar(
-        select(Campaign).where(Campaign.slug == slug, Campaign.state.in_(PUBLIC_STATES))
+        select(Campaign)
+        .where(Campaign.slug == slug, Campaign.state.in_(PUBLIC_STATES))
+        .options(*WITH_TEXTS)
     )
 
 
@@ -56,6 +66,7 @@ def featured_campaign() -> Campaign | None:
         select(Campaign)
         .where(Campaign.state == "open")
         .order_by(Campaign.featured.desc(), Campaign.published_on.desc(), Campaign.id)
+        .options(*WITH_TEXTS)
         .limit(1)
     )
 
