@@ -78,6 +78,9 @@ def register_i18n(app: Flask) -> None:
     from campaign.i18n import HTML_LANG, LOCALES, NATIVE_NAMES, URL_CODES, select_locale
 
     babel.init_app(app, locale_selector=select_locale)
+    from campaign.markup import render_markdown
+
+    app.add_template_filter(render_markdown, "markdown")
 
     @app.context_processor
     def _i18n_context() -> dict:

@@ -89,6 +89,9 @@ class Config:
     TRENDING_MIN_PER_HOUR = _int("TRENDING_MIN_PER_HOUR", 20)
     TRENDING_FACTOR = _int("TRENDING_FACTOR", 5)
 
+    # Pace of campaign updates through the outbox.
+    UPDATE_MAIL_PER_MINUTE = _int("UPDATE_MAIL_PER_MINUTE", 600)
+
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)

@@ -10,7 +10,11 @@ from flask import Flask, Response, current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 # One salt per purpose: a token made for one purpose is refused by every other.
-SALTS = {"confirm": "signature-confirm", "erase": "signature-erase"}
+SALTS = {
+    "confirm": "signature-confirm",
+    "erase": "signature-erase",
+    "unsubscribe": "updates-unsubscribe",
+}
 
 
 class TokenError(Exception):

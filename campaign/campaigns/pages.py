@@ -7,6 +7,7 @@ from flask_babel import get_locale
 
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.services import localise, open_campaigns, signable_demands
+from campaign.campaigns.updates import published_updates
 from campaign.countries import country_choices, country_name, country_options
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for, recent_supporters
@@ -43,6 +44,7 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
         others=[localise(c, locale) for c in others],
         supporters=supporters,
         signing_paused=signing_paused(),
+        news=[(u, u.text_for(locale)) for u in published_updates(campaign)],
         country_name=lambda code: country_name(code, locale),
         country_options=country_options,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -284,3 +284,137 @@ def preview_links(campaign: Campaign) -> list[tuple[str, str]]:
         )  # fmt: skip
         for loc in LOCALE_NAMES
     ]
+
+
+def _update(campaign: Campaign, update_id: int):  # noqa: ANN202
+    from campaign.campaigns.models import CampaignUpdate
+
+    item = db.session.get(CampaignUpdate, update_id)
+    if item is None or item.campaign_id != campaign.id:
+        abort(404)
+    return item
+
+
+def _update_texts() -> dict[str, tuple[str, str]]:
+    return {
+        loc: (
+            request.form.get(f"subject-{loc}", "")[:200],
+            request.form.get(f"body-{loc}", "")[:20_000],
+        )
+        for loc in LOCALE_NAMES
+    }
+
+
+@bp.route("/<int:campaign_id>/updates", methods=["GET", "POST"])
+@allow(*ORGANISERS)
+def updates(campaign_id: int):
+    """Updates written for this campaign, and a form for a new one."""
+    from campaign.campaigns import updates as service
+
+    campaign = _campaign(campaign_id)
+    error = None
+    if request.method == "POST":
+        _checked()
+        texts = _update_texts()
+        if any(text_problem(s + b, multiline=True) for s, b in texts.values()):
+            error = _("Some fields contain characters that cannot be stored.")
+        else:
+            try:
+                item = service.save_update(campaign, texts, current_user)
+            except service.UpdateError:
+                error = _("Write a subject and a text in at least one language.")
+            else:
+                db.session.commit()
+                return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
+                                        update_id=item.id), code=303)  # fmt: skip
+    items = [(u, service.progress(u)) for u in reversed(campaign_updates(campaign))]
+    return render_template(
+        "campaign_admin/updates.html",
+        campaign=campaign,
+        items=items,
+        counts=service.recipient_counts(campaign),
+        locale_names=LOCALE_NAMES,
+        action=FlaskForm(),
+        error=error,
+        form=request.form,
+    ), (422 if error else 200)
+
+
+def campaign_updates(campaign: Campaign) -> list:
+    """Every update of ``campaign``, oldest first."""
+    from campaign.campaigns.models import CampaignUpdate
+
+    return list(
+        db.session.scalars(
+            select(CampaignUpdate)
+            .where(CampaignUpdate.campaign_id == campaign.id)
+            .order_by(CampaignUpdate.created_at)
+        )
+    )
+
+
+@bp.get("/<int:campaign_id>/updates/<int:update_id>")
+@allow(*ORGANISERS)
+def update_detail(campaign_id: int, update_id: int):
+    """Preview per language, recipients, test, send, and delivery progress."""
+    from campaign.campaigns import updates as service
+    from campaign.markup import render_markdown
+
+    campaign = _campaign(campaign_id)
+    item = _update(campaign, update_id)
+    previews = [(LOCALE_NAMES[t.locale], t.subject, render_markdown(t.body)) for t in item.texts]
+    counts = service.recipient_counts(campaign)
+    return render_template(
+        "campaign_admin/update.html",
+        campaign=campaign,
+        item=item,
+        previews=previews,
+        counts=counts,
+        total=sum(counts.values()),
+        progress=service.progress(item) if item.state != "draft" else None,
+        locale_names=LOCALE_NAMES,
+        action=FlaskForm(),
+    )
+
+
+@bp.post("/<int:campaign_id>/updates/<int:update_id>/test")
+@allow(*ORGANISERS)
+def update_test(campaign_id: int, update_id: int):
+    """Send the update to oneself, in the chosen language."""
+    from campaign.campaigns import updates as service
+    from campaign.mail import outbox
+
+    _checked()
+    campaign = _campaign(campaign_id)
+    item = _update(campaign, update_id)
+    locale = request.form.get("locale", "en")
+    if locale not in LOCALE_NAMES:
+        abort(400)
+    service.send_test(campaign, item, current_user.email, locale)
+    db.session.commit()
+    outbox.kick()
+    flash(_("A test was sent to %(email)s.", email=current_user.email))
+    return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
+                            update_id=item.id), code=303)  # fmt: skip
+
+
+@bp.post("/<int:campaign_id>/updates/<int:update_id>/send")
+@allow(*ORGANISERS)
+def update_send(campaign_id: int, update_id: int):
+    """Queue the update for every recipient."""
+    from campaign.campaigns import updates as service
+    from campaign.mail import outbox
+
+    _checked()
+    campaign = _campaign(campaign_id)
+    item = _update(campaign, update_id)
+    try:
+        n = service.send_update(campaign, item, current_user)
+    except service.UpdateError:
+        flash(_("This update was already sent."))
+    else:
+        db.session.commit()
+        outbox.kick()
+        flash(ngettext("Sending to %(num)d supporter.", "Sending to %(num)d supporters.", n))
+    return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
+                            update_id=item.id), code=303)  # fmt: skip

@@ -7,10 +7,16 @@ from flask_babel import get_locale
 
 from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import localise, public_campaign
-from campaign.extensions import db
+from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
 from campaign.mail import outbox
-from campaign.security import TokenError, TokenExpired, client_address, hash_address
+from campaign.security import (
+    TokenError,
+    TokenExpired,
+    client_address,
+    hash_address,
+    read_token,
+)
 from campaign.settings import signing_paused
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.erasure import (
@@ -133,3 +139,19 @@ def erase(token: str):
         return _noindex(render_template("signatures/erase.html", done=True))
     count = signatures_of(email)
     return _noindex(render_template("signatures/erase.html", done=False, count=count))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the proof; mail clients POST here (RFC 8058)
+def unsubscribe(token: str):
+    """Stop updates by the mailed link or the one-click header; the signature stays."""
+    from campaign.campaigns.updates import unsubscribe as stop_updates
+
+    g.writes = True
+    try:
+        signature_id = int(read_token("unsubscribe", token, 10 * 365 * 86400))
+    except (TokenError, TypeError, ValueError):
+        return _noindex(render_template("signatures/link_problem.html", expired=False), 404)
+    stop_updates(signature_id)
+    db.session.commit()
+    return _noindex(render_template("signatures/unsubscribed.html"))

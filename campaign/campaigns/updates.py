@@ -1,0 +1,210 @@
+"""Updates to supporters: write per language, count recipients, test, send in batches.
+
+Recipients are confirmed supporters who opted in (held, invalidated and erased ones are
+not confirmed rows, so they are never included). Each gets the update in their own
+language when it was written in it, else in the first language written, with a one-click
+unsubscribe link and ``List-Unsubscribe`` headers (RFC 8058). Messages go to the outbox
+with staggered send times, so delivery keeps to ``UPDATE_MAIL_PER_MINUTE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
+
+from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
+from campaign.campaigns.services import localise
+from campaign.extensions import db
+from campaign.i18n import URL_CODES
+from campaign.mail.models import OutboxMessage
+from campaign.markup import render_markdown
+from campaign.moderation import audit
+from campaign.security import make_token
+from campaign.signatures.models import Signature
+from campaign.timeutil import utcnow
+
+LINK_PLACEHOLDER = "\x00UNSUBSCRIBE\x00"
+UPDATE_LOCALES = ("en", "zh_Hans", "zh_Hant")
+
+
+class UpdateError(ValueError):
+    """A refused update action; ``code`` names the reason."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _recipients(campaign: Campaign) -> tuple:
+    """Confirmed supporters of ``campaign`` who asked for updates."""
+    return (
+        Signature.campaign_id == campaign.id,
+        Signature.state == "confirmed",
+        Signature.updates.is_(True),
+    )
+
+
+def recipient_counts(campaign: Campaign) -> dict[str, int]:
+    """How many recipients per locale."""
+    rows = db.session.execute(
+        select(Signature.locale, func.count())
+        .where(*_recipients(campaign))
+        .group_by(Signature.locale)
+    ).all()
+    return {locale: n for locale, n in rows}
+
+
+def save_update(
+    campaign: Campaign,
+    texts: dict[str, tuple[str, str]],
+    actor: object,
+    draft: CampaignUpdate | None = None,
+) -> CampaignUpdate:
+    """Create or change a draft; ``texts`` maps locale to (subject, body)."""
+    if draft is not None and draft.state != "draft":
+        raise UpdateError("already_sent")
+    written = {k: (s.strip(), b.strip()) for k, (s, b) in texts.items() if s.strip() and b.strip()}
+    if not written:
+        raise UpdateError("empty")
+    item = draft or CampaignUpdate(campaign_id=campaign.id, created_by=getattr(actor, "id", None))
+    item.texts = [UpdateText(locale=k, subject=s, body=b) for k, (s, b) in written.items()]
+    item.locales = ",".join(sorted(written))
+    if draft is None:
+        db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def _unsubscribe_url(sig: Signature) -> str:
+    from campaign.signatures.services import external_url
+
+    token = make_token("unsubscribe", sig.id)
+    return external_url("signatures.unsubscribe", lang=URL_CODES.get(sig.locale, "en"), token=token)
+
+
+def _render(campaign: Campaign, item: CampaignUpdate, locale: str) -> tuple[str, str, str]:
+    text = item.text_for(locale)
+    with force_locale(locale):
+        view = localise(campaign, locale)
+        context = {
+            "campaign": view,
+            "subject": text.subject,
+            "body_html": render_markdown(text.body),
+            "body_text": text.body,
+            "link": LINK_PLACEHOLDER,
+        }
+        return (
+            text.subject,
+            render_template("mail/update.txt", **context),
+            render_template("mail/update.html", **context),
+        )
+
+
+def _message(sig_or_email, subject, text, html, link, item, at) -> OutboxMessage:  # noqa: ANN001
+    return OutboxMessage(
+        recipient=sig_or_email,
+        subject=subject,
+        body_text=text.replace(LINK_PLACEHOLDER, link),
+        body_html=html.replace(LINK_PLACEHOLDER, link),
+        kind="update",
+        headers=f"List-Unsubscribe: <{link}>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        state="queued",
+        attempts=0,
+        next_attempt_at=at,
+        update_id=item.id,
+    )
+
+
+def send_test(campaign: Campaign, item: CampaignUpdate, email: str, locale: str) -> None:
+    """Queue the update to a staff member, as a supporter in ``locale`` would get it."""
+    subject, text, html = _render(campaign, item, locale)
+    message = _message(email, "[TEST] " + subject, text, html, "#", item, utcnow())
+    message.update_id = None  # tests do not count toward the update's progress
+    db.session.add(message)
+
+
+def send_update(campaign: Campaign, item: CampaignUpdate, actor: object) -> int:
+    """Queue the update for every recipient, paced by ``UPDATE_MAIL_PER_MINUTE``."""
+    if item.state != "draft":
+        raise UpdateError("already_sent")
+    rate = max(current_app.config["UPDATE_MAIL_PER_MINUTE"], 1)
+    step = timedelta(seconds=60 / rate)
+    rendered = {loc: _render(campaign, item, loc) for loc in UPDATE_LOCALES}
+    start, count, batch = utcnow(), 0, []
+    for sig in db.session.scalars(
+        select(Signature)
+        .where(*_recipients(campaign))
+        .order_by(Signature.id)
+        .execution_options(yield_per=1000)
+    ):
+        subject, text, html = rendered.get(sig.locale) or rendered["en"]
+        batch.append(_message(sig.email, subject, text, html, _unsubscribe_url(sig), item,
+                              start + step * count))  # fmt: skip
+        count += 1
+        if len(batch) >= 1000:
+            db.session.add_all(batch)
+            db.session.flush()
+            batch = []
+    db.session.add_all(batch)
+    item.state = "sent"
+    item.sent_at = start
+    item.sent_by = getattr(actor, "id", None)
+    item.recipients = count
+    audit.record(actor, "update", item.id, "send", recipients=count, locales=item.locales)
+    return count
+
+
+@dataclass
+class Progress:
+    """Delivery of one update so far."""
+
+    total: int
+    sent: int
+    queued: int
+    failed: int
+
+    @property
+    def done(self) -> bool:
+        """Nothing is left to send."""
+        return self.queued == 0
+
+    @property
+    def percent(self) -> int:
+        """Share delivered, 0 to 100."""
+        return 100 if not self.total else round(100 * self.sent / self.total)
+
+
+def progress(item: CampaignUpdate) -> Progress:
+    """Counts of the update's outbox messages by state."""
+    rows = dict(
+        db.session.execute(
+            select(OutboxMessage.state, func.count())
+            .where(OutboxMessage.update_id == item.id)
+            .group_by(OutboxMessage.state)
+        ).all()
+    )
+    queued = rows.get("queued", 0) + rows.get("sending", 0)
+    return Progress(item.recipients, rows.get("sent", 0), queued, rows.get("failed", 0))
+
+
+def unsubscribe(signature_id: int) -> bool:
+    """Stop updates to a supporter (idempotent); the signature itself stays."""
+    result = db.session.execute(
+        update(Signature).where(Signature.id == signature_id).values(updates=False)
+    )
+    return result.rowcount == 1
+
+
+def published_updates(campaign: Campaign) -> list[CampaignUpdate]:
+    """Sent updates, newest first, for the campaign page's news."""
+    return list(
+        db.session.scalars(
+            select(CampaignUpdate)
+            .where(CampaignUpdate.campaign_id == campaign.id, CampaignUpdate.state == "sent")
+            .order_by(CampaignUpdate.sent_at.desc())
+        )
+    )
