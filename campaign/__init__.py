@@ -75,7 +75,14 @@ def register_i18n(app: Flask) -> None:
     from flask_babel import get_locale
 
     from campaign.extensions import babel
-    from campaign.i18n import HTML_LANG, LOCALES, NATIVE_NAMES, URL_CODES, select_locale
+    from campaign.i18n import (
+        HTML_LANG,
+        LOCALES,
+        NATIVE_NAMES,
+        URL_CODES,
+        select_locale,
+        set_language_cookie,
+    )
 
     babel.init_app(app, locale_selector=select_locale)
     from campaign.markup import render_markdown
@@ -114,14 +121,7 @@ def register_i18n(app: Flask) -> None:
     def _remember_language(response):  # noqa: ANN001
         chosen = g.get("locale")
         if chosen and request.cookies.get("lang") != chosen:
-            response.set_cookie(
-                "lang",
-                chosen,
-                max_age=365 * 86400,
-                samesite="Lax",
-                httponly=True,
-                secure=app.config["SESSION_COOKIE_SECURE"],
-            )
+            set_language_cookie(response, chosen, app.config["SESSION_COOKIE_SECURE"])
         return response
 
 

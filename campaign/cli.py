@@ -65,7 +65,8 @@ def privacy_purge() -> None:
     report = purge()
     click.echo(
         f"Cleared {report.ip_hashes_cleared} address hashes, deleted "
-        f"{report.unconfirmed_deleted} unconfirmed signatures and {report.mail_deleted} sent mails."
+        f"{report.unconfirmed_deleted} unconfirmed signatures, {report.mail_deleted} sent mails "
+        f"and {report.login_attempts_deleted} old login attempts."
     )
 
 

@@ -101,3 +101,10 @@ def use_language_prefix(blueprint) -> None:  # noqa: ANN001 - a Flask Blueprint
             return
         if current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
             values["lang"] = g.get("lang") or current_url_code()
+
+
+def set_language_cookie(response, locale: str, secure: bool) -> None:  # noqa: ANN001
+    """Remember the reader's language for a year (no tracking: only the locale)."""
+    response.set_cookie(
+        "lang", locale, max_age=365 * 86400, samesite="Lax", httponly=True, secure=secure
+    )

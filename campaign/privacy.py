@@ -21,6 +21,7 @@ class PurgeReport:
     ip_hashes_cleared: int
     unconfirmed_deleted: int
     mail_deleted: int
+    login_attempts_deleted: int = 0
 
 
 def purge() -> PurgeReport:
@@ -46,5 +47,8 @@ def purge() -> PurgeReport:
             OutboxMessage.state == "sent", OutboxMessage.sent_at < mail_cutoff
         )
     ).rowcount
+    from campaign.accounts.services import purge_login_attempts
+
+    attempts = purge_login_attempts()
     db.session.commit()
-    return PurgeReport(cleared, deleted, mail)
+    return PurgeReport(cleared, deleted, mail, attempts)

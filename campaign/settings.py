@@ -49,3 +49,8 @@ def counting_paused_at() -> datetime | None:
     """When counting was paused, or None."""
     value = get_setting(COUNTING_PAUSED)
     return datetime.fromisoformat(value) if value else None
+
+
+def switch_state() -> dict:
+    """Both switches, for the dashboard."""
+    return {"signing_paused": signing_paused(), "counting_paused_at": counting_paused_at()}

@@ -138,3 +138,18 @@ def test_smtp_backend_failure_keeps_the_message(client, app, seeded):
     assert report.failed == 1
     with app.app_context():
         assert db.session.scalar(db.select(OutboxMessage.state)) == "queued"
+
+
+def test_autosend_delivers_after_the_request_without_a_worker(client, app, seeded):
+    import time
+
+    app.config["OUTBOX_AUTOSEND"] = True
+    try:
+        _queue_one(client, seeded)
+        for _ in range(50):  # the background thread delivers within moments
+            if mails(app):
+                break
+            time.sleep(0.1)
+    finally:
+        app.config["OUTBOX_AUTOSEND"] = False
+    assert len(mails(app)) == 1

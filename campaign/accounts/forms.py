@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from campaign.accounts.models import ROLES
 from campaign.accounts.services import MIN_PASSWORD_LENGTH
+from campaign.signatures.forms import checked_email
 
 
 class LoginForm(FlaskForm):
@@ -69,14 +70,7 @@ class UserForm(FlaskForm):
 
     def validate_email(self, field: EmailField) -> None:
         """A well-formed address."""
-        from email_validator import EmailNotValidError
-
-        from campaign.emails import normalise_email
-
-        try:
-            normalise_email(field.data or "")
-        except EmailNotValidError as exc:
-            raise ValidationError(_l("Please check this e-mail address.")) from exc
+        checked_email(field)
 
 
 class RolesForm(FlaskForm):

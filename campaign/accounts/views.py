@@ -69,7 +69,7 @@ def logout():
 def dashboard():
     """The staff home page: what each role can do."""
     from campaign.moderation.services import QueueFilter, queue_page
-    from campaign.moderation.views import switch_state
+    from campaign.settings import switch_state
 
     can_moderate = bool(current_user.roles & {"moderator", "admin"})
     queue_size = queue_page(QueueFilter())[1] if can_moderate else 0

@@ -15,7 +15,7 @@ from campaign.campaigns.models import Campaign, Demand
 from campaign.campaigns.pages import render_campaign_page
 from campaign.campaigns.staff_forms import LOCALE_NAMES, CampaignForm, DemandForm
 from campaign.extensions import db
-from campaign.i18n import LOCALES, URL_CODES
+from campaign.i18n import LOCALES
 from campaign.signatures.counts import counts_for
 from campaign.signatures.forms import text_problem
 
@@ -124,36 +124,41 @@ def _checked() -> None:
         abort(400)
 
 
-@bp.post("/<int:campaign_id>/state")
-@allow(*ORGANISERS)
-def state(campaign_id: int):
-    """Open, close, reopen, archive (audited)."""
+def _apply_change(campaign: Campaign, change, done: str):  # noqa: ANN001
+    """Run an editor change from a CSRF-checked POST, commit, and say how it went."""
     _checked()
-    campaign = _campaign(campaign_id)
     try:
-        editor.set_state(campaign, request.form.get("state", ""), current_user)
+        change()
     except editor.EditorError as exc:
         flash(_messages()[exc.code])
     else:
         db.session.commit()
-        flash(_("Saved."))
+        flash(done)
     return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id), code=303)
+
+
+@bp.post("/<int:campaign_id>/state")
+@allow(*ORGANISERS)
+def state(campaign_id: int):
+    """Open, close, reopen, archive (audited)."""
+    campaign = _campaign(campaign_id)
+    return _apply_change(
+        campaign,
+        lambda: editor.set_state(campaign, request.form.get("state", ""), current_user),
+        _("Saved."),
+    )
 
 
 @bp.post("/<int:campaign_id>/feature")
 @allow(*ORGANISERS)
 def feature(campaign_id: int):
     """Show this campaign on the home page."""
-    _checked()
     campaign = _campaign(campaign_id)
-    try:
-        editor.feature(campaign, current_user)
-    except editor.EditorError as exc:
-        flash(_messages()[exc.code])
-    else:
-        db.session.commit()
-        flash(_("This campaign is now on the home page."))
-    return redirect(url_for("campaign_admin.edit", campaign_id=campaign.id), code=303)
+    return _apply_change(
+        campaign,
+        lambda: editor.feature(campaign, current_user),
+        _("This campaign is now on the home page."),
+    )
 
 
 @bp.post("/<int:campaign_id>/demands")
@@ -275,17 +280,6 @@ def preview(campaign_id: int, lang: str):
     return body, status
 
 
-def preview_links(campaign: Campaign) -> list[tuple[str, str]]:
-    """(language name, preview URL) for each locale."""
-    return [
-        (
-            LOCALE_NAMES[loc],
-            url_for("campaign_admin.preview", campaign_id=campaign.id, lang=URL_CODES[loc]),
-        )  # fmt: skip
-        for loc in LOCALE_NAMES
-    ]
-
-
 def _update(campaign: Campaign, update_id: int):  # noqa: ANN202
     from campaign.campaigns.models import CampaignUpdate
 
@@ -327,7 +321,7 @@ def updates(campaign_id: int):
                 db.session.commit()
                 return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
                                         update_id=item.id), code=303)  # fmt: skip
-    items = [(u, service.progress(u)) for u in reversed(campaign_updates(campaign))]
+    items = [(u, service.progress(u)) for u in service.all_updates(campaign)]
     return render_template(
         "campaign_admin/updates.html",
         campaign=campaign,
@@ -338,19 +332,6 @@ def updates(campaign_id: int):
         error=error,
         form=request.form,
     ), (422 if error else 200)
-
-
-def campaign_updates(campaign: Campaign) -> list:
-    """Every update of ``campaign``, oldest first."""
-    from campaign.campaigns.models import CampaignUpdate
-
-    return list(
-        db.session.scalars(
-            select(CampaignUpdate)
-            .where(CampaignUpdate.campaign_id == campaign.id)
-            .order_by(CampaignUpdate.created_at)
-        )
-    )
 
 
 @bp.get("/<int:campaign_id>/updates/<int:update_id>")

@@ -199,12 +199,15 @@ def unsubscribe(signature_id: int) -> bool:
     return result.rowcount == 1
 
 
+def all_updates(campaign: Campaign, sent_only: bool = False) -> list[CampaignUpdate]:
+    """The campaign's updates, newest first (only the sent ones with ``sent_only``)."""
+    query = select(CampaignUpdate).where(CampaignUpdate.campaign_id == campaign.id)
+    if sent_only:
+        query = query.where(CampaignUpdate.state == "sent")
+    order = CampaignUpdate.sent_at if sent_only else CampaignUpdate.created_at
+    return list(db.session.scalars(query.order_by(order.desc())))
+
+
 def published_updates(campaign: Campaign) -> list[CampaignUpdate]:
     """Sent updates, newest first, for the campaign page's news."""
-    return list(
-        db.session.scalars(
-            select(CampaignUpdate)
-            .where(CampaignUpdate.campaign_id == campaign.id, CampaignUpdate.state == "sent")
-            .order_by(CampaignUpdate.sent_at.desc())
-        )
-    )
+    return all_updates(campaign, sent_only=True)

@@ -17,7 +17,13 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from campaign.extensions import db
-from campaign.i18n import LOCALES, URL_CODES, negotiate, use_language_prefix
+from campaign.i18n import (
+    LOCALES,
+    URL_CODES,
+    negotiate,
+    set_language_cookie,
+    use_language_prefix,
+)
 
 root = Blueprint("root", __name__)
 pages = Blueprint("pages", __name__, url_prefix="/<lang>", template_folder="templates")
@@ -44,14 +50,7 @@ def set_language(code: str):
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
     response = redirect(target, code=303)
-    response.set_cookie(
-        "lang",
-        LOCALES[code],
-        max_age=365 * 86400,
-        samesite="Lax",
-        httponly=True,
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-    )
+    set_language_cookie(response, LOCALES[code], current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 

@@ -156,6 +156,8 @@ class _Sender:
         while True:
             self.wake.wait(timeout=60)
             self.wake.clear()
+            if not app.config["OUTBOX_AUTOSEND"]:
+                continue  # switched off since the thread started
             try:
                 with app.app_context():
                     deliver_due()

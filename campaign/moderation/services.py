@@ -6,8 +6,7 @@ clears the count cache, so a held or invalidated signature leaves the counts at 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -131,7 +130,6 @@ class Criteria:
     country: str = ""
     since: datetime | None = None
     until: datetime | None = None
-    as_dict: dict = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         """True when nothing narrows the selection."""
@@ -272,8 +270,3 @@ def audit_query(f: AuditFilter) -> Select:
     if f.object_type:
         query = query.where(ModerationEvent.object_type == f.object_type)
     return query.order_by(ModerationEvent.at.desc(), ModerationEvent.id.desc())
-
-
-def event_criteria(event: ModerationEvent) -> dict:
-    """The details of an event as a dict."""
-    return json.loads(event.details) if event.details else {}

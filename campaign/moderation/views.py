@@ -28,7 +28,6 @@ from campaign.moderation import services
 from campaign.moderation.forms import ActionForm, BulkForm
 from campaign.moderation.heuristics import REASONS
 from campaign.moderation.personal import mask_email, personal_data_kinds
-from campaign.settings import counting_paused_at, signing_paused
 
 bp = Blueprint("moderation", __name__, url_prefix="/staff", template_folder="templates")
 guard(bp)
@@ -218,8 +217,3 @@ def audit():
     size = 50
     events = db.session.scalars(query.limit(size).offset((f.page - 1) * size)).all()
     return render_template("moderation/audit.html", events=events, f=f, size=size, page=f.page)
-
-
-def switch_state() -> dict:
-    """The two switches, for the dashboard."""
-    return {"signing_paused": signing_paused(), "counting_paused_at": counting_paused_at()}

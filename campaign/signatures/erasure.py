@@ -24,8 +24,7 @@ def request_erasure(email: str, locale: str) -> bool:
     """
     from campaign.signatures.services import external_url
 
-    count = db.session.scalar(select(func.count()).where(Signature.email == email)) or 0
-    if not count:
+    if not signatures_of(email):
         return False
     token = make_token("erase", email)
     with force_locale(locale):

@@ -174,9 +174,14 @@ def test_comments_stay_hidden_until_approved(client, app, seeded):
 
 
 def test_network_address_is_stored_only_as_a_keyed_hash(client, app, seeded):
+    import hashlib
+
+    from campaign.security import hash_address
+
     sign(client, seeded)
     with app.app_context():
         sig = db.session.scalar(db.select(Signature))
-        assert sig.ip_hash
         assert re.fullmatch(r"[0-9a-f]{64}", sig.ip_hash)
-        assert "127.0.0.1" not in sig.ip_hash
+        assert sig.ip_hash == hash_address("127.0.0.1")
+        # Keyed: not the plain hash anyone could compute from the address.
+        assert sig.ip_hash != hashlib.sha256(b"127.0.0.1").hexdigest()
