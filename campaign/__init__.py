@@ -60,10 +60,12 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001
     """
     if conn.dialect.name != "sqlite":
         return
-    from flask import g, has_request_context, request
+    from flask import g, has_app_context, has_request_context, request
 
     reading = has_request_context() and request.method in ("GET", "HEAD")
-    if reading and not g.get("writes"):
+    # A long read outside a request (a packet build) must not hold the write lock.
+    reading_only = has_app_context() and g.get("reads_only")
+    if (reading and not g.get("writes")) or reading_only:
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -140,10 +142,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(staff_bp)
     from campaign.campaigns.staff_views import bp as campaign_admin_bp
+    from campaign.exports.views import bp as exports_bp
     from campaign.moderation.views import bp as moderation_bp
+    from campaign.packets.views import bp as packets_bp
+    from campaign.packets.views import verify_pages, verify_root
+    from campaign.visits.views import bp as visits_bp
 
     app.register_blueprint(campaign_admin_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(visits_bp)
+    app.register_blueprint(packets_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(verify_root)
+    app.register_blueprint(verify_pages)
     register_error_pages(app)
 
 

@@ -21,8 +21,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(privacy_group)
     app.cli.add_command(worker)
     from campaign.accounts.cli import users_group
+    from campaign.exports.cli import signatures_group
+    from campaign.packets.cli import packets_group
 
     app.cli.add_command(users_group)
+    app.cli.add_command(packets_group)
+    app.cli.add_command(signatures_group)
 
 
 @click.group("campaign", cls=AppGroup)
@@ -33,10 +37,15 @@ def campaign_group() -> None:
 @campaign_group.command("seed")
 def seed() -> None:
     """Load the seed campaign if it is absent (never overwrites edits)."""
+    from campaign.visits.services import load_seed_visit
+
     campaign, created = load_campaign_file()
+    visit, visit_created = load_seed_visit(campaign)
     db.session.commit()
     verb = "Loaded" if created else "Already present:"
     click.echo(f"{verb} campaign {campaign.slug!r} with {len(campaign.demands)} demands.")
+    verb = "Loaded" if visit_created else "Already present:"
+    click.echo(f"{verb} visit {visit.slug!r} addressed to {len(visit.officials)} officials.")
 
 
 @click.group("outbox", cls=AppGroup)

@@ -60,6 +60,8 @@ class Config:
 
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE / "mail"))
+    # Letter packets are written here, one folder per build.
+    PACKET_DIR = os.environ.get("PACKET_DIR", str(INSTANCE / "packets"))
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None

@@ -49,6 +49,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     config.SQLALCHEMY_DATABASE_URI = database_url
     config.MAIL_BACKEND = "file"
     config.MAIL_FILE_DIR = str(tmp_path_factory.mktemp("mail"))
+    config.PACKET_DIR = str(tmp_path_factory.mktemp("packets"))
+    config.PUBLIC_URL = "https://petition.example.org"
     app = create_app(config)
     with app.app_context():
         upgrade()

@@ -72,15 +72,33 @@ def dashboard():
     from campaign.settings import switch_state
 
     can_moderate = bool(current_user.roles & {"moderator", "admin"})
+    can_organise = bool(current_user.roles & {"organiser", "admin"})
     queue_size = queue_page(QueueFilter())[1] if can_moderate else 0
+    visits, latest, chart, chart_campaign = [], {}, None, None
+    if can_organise:
+        from campaign.campaigns.services import featured_campaign
+        from campaign.packets.views import latest_builds
+        from campaign.timeutil import utcnow
+        from campaign.visits.chart import daily_counts
+        from campaign.visits.services import upcoming_visits
+
+        today = utcnow().date()
+        visits = [(v, (v.deadline - today).days) for v in upcoming_visits(today)]
+        latest = latest_builds([v.id for v, _days in visits])
+        chart_campaign = visits[0][0].campaign if visits else featured_campaign()
+        chart = daily_counts(chart_campaign, today=today) if chart_campaign else None
     return render_template(
         "accounts/dashboard.html",
+        visits=visits,
+        latest=latest,
+        chart=chart,
+        chart_campaign=chart_campaign,
         logout_form=ActionForm(),
         action_form=ActionForm(),
         switches=switch_state(),
         queue_size=queue_size,
         can_moderate=can_moderate,
-        can_organise=bool(current_user.roles & {"organiser", "admin"}),
+        can_organise=can_organise,
     )
 
 

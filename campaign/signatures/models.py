@@ -30,6 +30,8 @@ class Signature(db.Model):
             name="comment_state_valid",
         ),
         Index("ix_signatures_campaign_state", "campaign_id", "state", "confirmed_at"),
+        # Letter packets read named supporters country by country, in name order.
+        Index("ix_signatures_letters", "campaign_id", "country", "sort_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +42,8 @@ class Signature(db.Model):
     # The address with +tags (and, where the provider ignores them, dots) removed.
     mailbox_key: Mapped[str] = mapped_column(String(254), default="", index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # campaign.names.sort_key(name): Latin and Chinese names in one reading order.
+    sort_name: Mapped[str] = mapped_column(String(400), default="")
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     region: Mapped[str] = mapped_column(String(200), default="")
     affiliation: Mapped[str] = mapped_column(String(200), default="")

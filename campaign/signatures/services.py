@@ -21,6 +21,7 @@ from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail import outbox
 from campaign.moderation.heuristics import canonical_mailbox, hold_reasons
+from campaign.names import sort_key
 from campaign.security import TokenError, make_token, read_token
 from campaign.signatures.models import Signature, SignatureDemand
 from campaign.timeutil import utcnow
@@ -45,6 +46,7 @@ class SignatureInput:
 
 def _apply_details(sig: Signature, data: SignatureInput) -> None:
     sig.name = data.name
+    sig.sort_name = sort_key(data.name)
     sig.country = data.country
     sig.region = data.region
     sig.affiliation = data.affiliation

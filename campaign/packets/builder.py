@@ -1,0 +1,228 @@
+"""Building a visit's packets: one snapshot, one folder, one packet per official, one ZIP.
+
+A build is recorded first (queued), then run by a worker: a thread in the web process, a
+Redis queue when ``REDIS_URL`` is set, or the ``flask packets build`` command. Progress is
+written on its own short transactions so that the page polling it sees it move, and a
+failure is stored on the build rather than lost with the thread. Earlier builds are never
+touched: each has its own folder and fresh packet identifiers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+import zipfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import update
+
+from campaign.extensions import db
+from campaign.moderation import audit
+from campaign.packets.letter import plan_units, sha256_file, write_packet
+from campaign.packets.models import Packet, PacketBuild
+from campaign.timeutil import utcnow
+from campaign.visits.models import Visit
+
+log = logging.getLogger(__name__)
+# Crockford's base32 without I, L, O, U: read aloud or typed from paper without confusion.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_packet_id() -> str:
+    """A random public identifier such as ``7K3M-Q9TX-2BWD`` (60 bits)."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    return f"{raw[0:4]}-{raw[4:8]}-{raw[8:12]}"
+
+
+def build_dir(build: PacketBuild) -> Path:
+    """The folder holding a build's files."""
+    return Path(current_app.config["PACKET_DIR"]) / build.key
+
+
+def zip_name(build: PacketBuild) -> str:
+    """The file name of a build's ZIP."""
+    return f"{build.visit.slug}-{build.key}.zip"
+
+
+def public_base_url() -> str:
+    """The address printed on letters: ``PUBLIC_URL``, else this request's host."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    return f"http://{host}:{port}"
+
+
+def create_build(visit: Visit, actor) -> PacketBuild:  # noqa: ANN001 - StaffUser or None
+    """Record a new build of ``visit`` at the present moment (not started yet)."""
+    build = PacketBuild(
+        base_url=public_base_url(),
+        visit=visit,
+        key=secrets.token_hex(8),
+        state="queued",
+        snapshot_at=utcnow().replace(microsecond=0),
+        created_by=actor.id if actor is not None else None,
+    )
+    db.session.add(build)
+    db.session.flush()
+    audit.record(actor, "visit", visit.id, "build_packets", "", build=build.id)
+    return build
+
+
+@contextmanager
+def _reading_only():
+    # On SQLite a long read must not hold the write lock (see campaign/__init__.py).
+    previous = g.get("reads_only")
+    g.reads_only = True
+    try:
+        yield
+    finally:
+        g.reads_only = previous
+
+
+def _set(build_id: int, **values) -> None:
+    # Own short transaction: progress is visible while the build's read goes on.
+    with db.engine.begin() as conn:
+        conn.execute(update(PacketBuild).where(PacketBuild.id == build_id).values(**values))
+
+
+def run_build(build_id: int, on_progress: Callable[[int, int], None] | None = None) -> None:
+    """Build every packet of a recorded build; marks it done or failed."""
+    db.session.rollback()  # start the read below on a fresh, lock-free transaction
+    with _reading_only():
+        build = db.session.get(PacketBuild, build_id)
+        if build is None or build.state not in ("queued", "running"):
+            return
+        folder = build_dir(build)
+    try:
+        with _reading_only():
+            _run(build, folder, on_progress)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported on the build
+        log.exception("packet build %s failed", build_id)
+        db.session.rollback()
+        shutil.rmtree(folder, ignore_errors=True)
+        _set(build_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
+             finished_at=utcnow())  # fmt: skip
+        return
+
+
+def _run(build: PacketBuild, folder: Path, on_progress) -> None:  # noqa: ANN001
+    visit = build.visit
+    snapshot = build.snapshot_at
+    if not visit.officials:
+        raise ValueError("the visit addresses no officials")
+    if not visit.demands:
+        raise ValueError("the visit includes no demands")
+    total = plan_units(visit, snapshot)
+    _set(build.id, state="running", total=total, done=0)
+    done = 0
+    reported = 0
+
+    def tick(n: int) -> None:
+        nonlocal done, reported
+        done += n
+        if on_progress:
+            on_progress(done, total)
+        if done - reported >= max(500, total // 100):
+            reported = done
+            _set(build.id, done=done)
+
+    base_url = build.base_url
+    results = []
+    for official in visit.officials:
+        packet_id = new_packet_id()
+        results.append(
+            (
+                official,
+                write_packet(
+                    folder / packet_id, visit, official, packet_id, snapshot, base_url, tick
+                ),
+            )  # fmt: skip
+        )
+    archive = folder / zip_name(build)
+    write_zip(folder, [r.packet_id for _o, r in results], archive, snapshot)
+    db.session.rollback()  # end the long read before writing
+    for official, result in results:
+        db.session.add(
+            Packet(
+                id=result.packet_id,
+                build_id=build.id,
+                official_id=official.id,
+                locale=result.locale,
+                counts_only=visit.counts_only,
+                supporters=result.supporters,
+                named=result.named,
+                counts_json=json.dumps([c.as_dict() for c in result.counts], ensure_ascii=False),
+                files_json=json.dumps(result.files, sort_keys=True),
+                pages=result.pages,
+            )
+        )
+    build = db.session.get(PacketBuild, build.id)
+    build.state = "done"
+    build.done = build.total = total
+    build.finished_at = utcnow()
+    build.zip_sha256 = sha256_file(archive)
+    db.session.commit()
+
+
+def write_zip(folder: Path, packet_ids: list[str], archive: Path, snapshot: datetime) -> None:
+    """Zip the packets' folders with fixed times and order, so equal inputs give equal bytes."""
+    stamp = snapshot.timetuple()[:6]
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for packet_id in sorted(packet_ids):
+            for path in sorted((folder / packet_id).iterdir()):
+                info = zipfile.ZipInfo(f"{packet_id}/{path.name}", date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with path.open("rb") as src, zf.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+
+
+# -- running builds in the background ------------------------------------------------------
+
+
+def start(build: PacketBuild) -> str:
+    """Run a recorded build in the background; returns "queue" or "thread"."""
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        try:
+            from redis import Redis
+            from rq import Queue
+
+            Queue("packets", connection=Redis.from_url(url)).enqueue(
+                run_job, build.id, job_timeout=6 * 3600
+            )
+            return "queue"
+        except Exception:  # noqa: BLE001 - Redis down: build here rather than lose it
+            log.exception("could not queue packet build %s; building in a thread", build.id)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=_thread_main, args=(app, build.id), daemon=True)
+    thread.start()
+    return "thread"
+
+
+def _thread_main(app, build_id: int) -> None:  # noqa: ANN001 - a Flask app
+    with app.app_context():
+        run_build(build_id)
+        db.session.remove()
+
+
+def run_job(build_id: int) -> None:
+    """Entry point for queue workers (``flask packets worker`` or a plain ``rq worker``)."""
+    if has_app_context():
+        run_build(build_id)
+        return
+    from campaign import create_app
+
+    with create_app().app_context():
+        run_build(build_id)

@@ -1,0 +1,92 @@
+"""Builds of a visit's letter packets, and the packets they produced."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db
+from campaign.timeutil import utcnow
+from campaign.visits.models import Official, Visit
+
+BUILD_STATES = ("queued", "running", "done", "failed")
+
+
+class PacketBuild(db.Model):
+    """One run of building every packet of a visit from one snapshot in time."""
+
+    __tablename__ = "packet_builds"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    # Public, unguessable name of the build's folder and ZIP.
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    snapshot_at: Mapped[datetime]
+    # Progress: units of work (names and demands written) done out of total.
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    zip_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # The site's public address, printed on the letters as the verification link.
+    base_url: Mapped[str] = mapped_column(String(300), default="")
+
+    visit: Mapped[Visit] = relationship()
+    packets: Mapped[list[Packet]] = relationship(
+        back_populates="build", order_by="Packet.official_id"
+    )
+
+    @property
+    def percent(self) -> int:
+        """How far the build is, 0 to 100."""
+        if self.state == "done":
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0
+
+
+class Packet(db.Model):
+    """The letter, annex and manifest for one official, from one build."""
+
+    __tablename__ = "packets"
+
+    # The public identifier printed in the footer and used by /verify/<id>.
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    build_id: Mapped[int] = mapped_column(
+        ForeignKey("packet_builds.id", ondelete="CASCADE"), index=True
+    )
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    locale: Mapped[str] = mapped_column(String(10))
+    counts_only: Mapped[bool] = mapped_column(default=False)
+    supporters: Mapped[int] = mapped_column(Integer, default=0)  # distinct, all demands
+    named: Mapped[int] = mapped_column(Integer, default=0)
+    # JSON: [{"demand_id", "position", "supporters", "named"}, ...] in letter order.
+    counts_json: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON: {file name: SHA-256}, the manifest included.
+    files_json: Mapped[str] = mapped_column(Text, default="{}")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    delivered_how: Mapped[str] = mapped_column(String(20), default="")
+    delivered_note: Mapped[str] = mapped_column(Text, default="")
+    delivered_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    build: Mapped[PacketBuild] = relationship(back_populates="packets")
+    official: Mapped[Official] = relationship()
+
+    @property
+    def counts(self) -> list[dict]:
+        """Counts per demand, as recorded at build time."""
+        return json.loads(self.counts_json)
+
+    @property
+    def files(self) -> dict[str, str]:
+        """File names and their SHA-256."""
+        return json.loads(self.files_json)

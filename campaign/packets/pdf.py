@@ -1,0 +1,360 @@
+"""A small page writer over ReportLab's canvas for letters and long lists of names.
+
+Fonts are PDF standard fonts, so nothing needs installing: Helvetica for Latin text and
+Adobe's CID fonts for Chinese (STSong-Light, MSung-Light for Traditional letters), which
+every PDF reader supplies. Text is split into runs by script so that a Chinese name in an
+English letter, or a Latin name in a Chinese one, is drawn with a font that has it.
+
+Long lists are drawn line by line on the canvas, not as platypus flowables: a packet
+for 100,000 supporters would otherwise hold every flowable in memory before layout.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from functools import lru_cache
+from html.parser import HTMLParser
+from typing import BinaryIO
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.colors import HexColor
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.fonts import addMapping
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph
+
+PAGE_SIZES = {"A4": A4, "Letter": LETTER}
+LATIN = "Helvetica"
+LATIN_BOLD = "Helvetica-Bold"
+HANS = "STSong-Light"
+HANT = "MSung-Light"
+GREY = HexColor("#444444")
+MARGIN = 20 * mm
+FOOTER_Y = 10 * mm
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> None:
+    """Register the CID fonts once; Paragraph's <b>/<i> map to the same face."""
+    for name in (HANS, HANT):
+        pdfmetrics.registerFont(UnicodeCIDFont(name))
+        for bold in (0, 1):
+            for italic in (0, 1):
+                addMapping(name, bold, italic, name)
+
+
+@lru_cache(maxsize=65536)
+def _latin(char: str) -> bool:
+    # Helvetica as a standard font covers the WinAnsi (cp1252) characters only.
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def runs(text: str, cjk: str) -> list[tuple[bool, str]]:
+    """Split ``text`` into ``(is_latin, chunk)`` runs (the common all-ASCII case is one run)."""
+    if text.isascii():
+        return [(True, text)]
+    out: list[tuple[bool, str]] = []
+    for char in text:
+        latin = _latin(char)
+        if out and out[-1][0] == latin:
+            out[-1] = (latin, out[-1][1] + char)
+        else:
+            out.append((latin, char))
+    return out
+
+
+def markup(text: str, cjk: str) -> str:
+    """Escape ``text`` for a Paragraph and give its non-Latin runs the CJK font."""
+    parts = []
+    for latin, chunk in runs(text, cjk):
+        escaped = html.escape(chunk, quote=False)
+        parts.append(escaped if latin else f'<font name="{cjk}">{escaped}</font>')
+    return "".join(parts)
+
+
+class _HtmlToParagraphs(HTMLParser):
+    """Turn the sanitised HTML of rendered Markdown into Paragraph markup, block by block."""
+
+    BLOCKS = {"p", "li", "h2", "h3", "h4", "blockquote", "pre"}
+
+    def __init__(self, cjk: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cjk = cjk
+        self.blocks: list[tuple[str, str]] = []
+        self._kind = "p"
+        self._buf: list[str] = []
+        self._lists: list[list] = []  # [ordered, counter]
+        self._skip = 0
+
+    def _flush(self) -> None:
+        text = "".join(self._buf).strip()
+        if text:
+            self.blocks.append((self._kind, text))
+        self._buf = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs_d = dict(attrs)
+        if self._skip:
+            self._skip += tag == "a"
+            return
+        if tag == "a" and "footnote-backref" in (attrs_d.get("class") or ""):
+            self._skip = 1
+        elif tag in ("ol", "ul"):
+            self._flush()
+            self._lists.append([tag == "ol", 0])
+        elif tag in self.BLOCKS:
+            self._flush()
+            self._kind = "h" if tag in ("h2", "h3", "h4") else tag
+            if tag == "li" and self._lists:
+                self._lists[-1][1] += 1
+                ordered, n = self._lists[-1]
+                self._buf.append(f"{n}. " if ordered else "• ")
+        elif tag in ("b", "strong"):
+            self._buf.append("<b>")
+        elif tag in ("i", "em"):
+            self._buf.append("<i>")
+        elif tag == "sup":
+            self._buf.append("<super>")
+        elif tag == "sub":
+            self._buf.append("<sub>")
+        elif tag == "br":
+            self._buf.append("<br/>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skip:
+            self._skip -= tag == "a"
+            return
+        if tag in ("ol", "ul"):
+            self._flush()
+            if self._lists:
+                self._lists.pop()
+        elif tag in self.BLOCKS:
+            self._flush()
+            self._kind = "li" if self._lists else "p"
+        elif tag in ("b", "strong"):
+            self._buf.append("</b>")
+        elif tag in ("i", "em"):
+            self._buf.append("</i>")
+        elif tag == "sup":
+            self._buf.append("</super>")
+        elif tag == "sub":
+            self._buf.append("</sub>")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._buf.append(markup(" ".join(data.split("\n")), self.cjk))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def html_blocks(html_text: str, cjk: str) -> list[tuple[str, str]]:
+    """``(kind, paragraph markup)`` for each block of sanitised HTML; kind is p, li, h..."""
+    parser = _HtmlToParagraphs(cjk)
+    parser.feed(str(html_text))
+    parser.close()
+    return parser.blocks
+
+
+class PageWriter:
+    """Writes flowing text and lines top to bottom, adding pages and footers as it goes.
+
+    The footer reads "page X of Y": Y is unknown until the end, so every page draws a
+    form XObject that is defined once the last page is done.
+    """
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        paper: str,
+        cjk: str,
+        footer: str,
+        page_label: Callable[[int], tuple[str, str]],
+        title: str,
+        chinese: bool,
+    ) -> None:
+        register_fonts()
+        self.size = PAGE_SIZES[paper]
+        self.cjk = cjk
+        self.footer = footer
+        self.page_label = page_label
+        self.canvas = Canvas(out, pagesize=self.size, invariant=1, pageCompression=1)
+        self.canvas.setTitle(title)
+        self.canvas.setCreator("campaign letter packets")
+        self.width = self.size[0] - 2 * MARGIN
+        self.top = self.size[1] - MARGIN
+        self.bottom = MARGIN + 6 * mm
+        self.y = self.top
+        self.pages = 0
+        wrap = "CJK" if chinese else None
+        base = {"fontName": LATIN, "alignment": TA_LEFT, "wordWrap": wrap}
+        self.styles = {
+            "p": ParagraphStyle("p", fontSize=10.5, leading=14.5, spaceAfter=6, **base),
+            "li": ParagraphStyle(
+                "li", fontSize=10.5, leading=14.5, spaceAfter=4, leftIndent=14, **base
+            ),
+            "blockquote": ParagraphStyle(
+                "bq", fontSize=10.5, leading=14.5, spaceAfter=6, leftIndent=20, **base
+            ),
+            "pre": ParagraphStyle("pre", fontSize=9, leading=12, spaceAfter=6, **base),
+            "h": ParagraphStyle("h", fontSize=12.5, leading=16, spaceAfter=6, spaceBefore=8,
+                                **{**base, "fontName": LATIN_BOLD}),
+            "title": ParagraphStyle("title", fontSize=16, leading=20, spaceAfter=10,
+                                    **{**base, "fontName": LATIN_BOLD}),
+            "small": ParagraphStyle("small", fontSize=8.5, leading=11, spaceAfter=4,
+                                    textColor=GREY, **base),
+        }  # fmt: skip
+
+    # -- pages ---------------------------------------------------------------------------
+
+    def _footer(self) -> None:
+        c = self.canvas
+        number = c.getPageNumber()
+        c.setFillColor(GREY)
+        self.draw_text(MARGIN, FOOTER_Y, self.footer, 7.5)
+        prefix, _suffix = self.page_label(number)
+        x = self.size[0] - MARGIN - 32 * mm
+        x += self.draw_text(x, FOOTER_Y, prefix, 7.5)
+        c.saveState()
+        c.translate(x, FOOTER_Y)
+        c.doForm("page_total")
+        c.restoreState()
+        c.setFillColor(HexColor("#000000"))
+
+    def new_page(self) -> None:
+        """Finish the current page and start the next."""
+        self._footer()
+        self.canvas.showPage()
+        self.pages += 1
+        self.y = self.top
+
+    def finish(self) -> int:
+        """Close the document; returns the number of pages."""
+        self._footer()
+        self.canvas.showPage()
+        self.pages += 1
+        _prefix, suffix = self.page_label(self.pages)
+        c = self.canvas
+        c.beginForm("page_total")
+        c.setFillColor(GREY)
+        self.draw_text(0, 0, suffix, 7.5)
+        c.endForm()
+        c.save()
+        return self.pages
+
+    def space(self, points: float) -> None:
+        """Leave vertical space, starting a page when little is left."""
+        self.y -= points
+        if self.y < self.bottom:
+            self.new_page()
+
+    def need(self, points: float) -> None:
+        """Start a new page unless ``points`` of height are left (keeps headings with text)."""
+        if self.y - points < self.bottom:
+            self.new_page()
+
+    # -- text ----------------------------------------------------------------------------
+
+    def text_width(self, text: str, size: float, bold: bool = False) -> float:
+        """Width of ``text`` drawn by ``draw_text``."""
+        latin_font = LATIN_BOLD if bold else LATIN
+        return sum(
+            pdfmetrics.stringWidth(chunk, latin_font if latin else self.cjk, size)
+            for latin, chunk in runs(text, self.cjk)
+        )
+
+    def draw_text(self, x: float, y: float, text: str, size: float, bold: bool = False) -> float:
+        """Draw one line of mixed-script text; returns its width."""
+        latin_font = LATIN_BOLD if bold else LATIN
+        # One text object per line: readers and text extraction keep the line whole
+        # across the font changes between scripts.
+        obj = self.canvas.beginText(x, y)
+        width = 0.0
+        for latin, chunk in runs(text, self.cjk):
+            font = latin_font if latin else self.cjk
+            obj.setFont(font, size)
+            obj.textOut(chunk)
+            width += pdfmetrics.stringWidth(chunk, font, size)
+        self.canvas.drawText(obj)
+        return width
+
+    def paragraph(self, para_markup: str, style: str = "p") -> None:
+        """Flow a paragraph (Paragraph markup), splitting it across pages when needed."""
+        st = self.styles[style]
+        self.y -= st.spaceBefore
+        pending = [Paragraph(para_markup, st)]
+        while pending:
+            para = pending.pop(0)
+            avail = self.y - self.bottom
+            _w, h = para.wrap(self.width, avail)
+            if h <= avail:
+                para.drawOn(self.canvas, MARGIN, self.y - h)
+                self.y -= h + st.spaceAfter
+                continue
+            parts = para.split(self.width, avail)
+            if len(parts) < 2:
+                if self.y == self.top:  # taller than a page and cannot split: draw anyway
+                    para.drawOn(self.canvas, MARGIN, self.bottom)
+                    self.new_page()
+                    continue
+                self.new_page()
+                pending.insert(0, para)
+                continue
+            parts[0].wrap(self.width, avail)
+            parts[0].drawOn(self.canvas, MARGIN, self.y - parts[0].height)
+            self.new_page()
+            pending[0:0] = parts[1:]
+
+    def text(self, text: str, style: str = "p") -> None:
+        """Flow plain text (escaped here) as a paragraph."""
+        self.paragraph(markup(text, self.cjk), style)
+
+    def line(self, text: str, size: float = 9, indent: float = 0, bold: bool = False) -> None:
+        """One line of a list; wraps onto further lines when longer than the page is wide."""
+        leading = size * 1.25
+        width = self.width - indent
+        pieces = [text]
+        if self.text_width(text, size, bold) > width:
+            pieces = self._wrap(text, size, width - 12, bold)
+        for n, piece in enumerate(pieces):
+            if self.y - leading < self.bottom:
+                self.new_page()
+            self.y -= leading
+            self.draw_text(MARGIN + indent + (12 if n else 0), self.y, piece, size, bold)
+
+    def _wrap(self, text: str, size: float, width: float, bold: bool) -> list[str]:
+        lines, current = [], ""
+        for char in text:
+            if current and self.text_width(current + char, size, bold) > width:
+                cut = current.rfind(" ")
+                if cut > 0:
+                    lines.append(current[:cut])
+                    current = current[cut + 1 :]
+                else:
+                    lines.append(current)
+                    current = ""
+            current += char
+        if current:
+            lines.append(current)
+        return lines
+
+    def qr(self, data: str, x: float, y: float, side: float) -> None:
+        """A QR code of ``data`` with its lower-left corner at (x, y)."""
+        widget = QrCodeWidget(data, barLevel="M")
+        x0, y0, x1, y1 = widget.getBounds()
+        drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
+        drawing.add(widget)
+        renderPDF.draw(drawing, self.canvas, x, y)

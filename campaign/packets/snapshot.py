@@ -1,0 +1,105 @@
+"""What a packet says, read from the database as it stood at one moment.
+
+A supporter counts when their signature is confirmed (not held, not invalidated) and both
+it and the demand were confirmed at or before the snapshot. Erased signatures are gone
+from the table, so they vanish from every later build. Names are streamed in batches, so
+memory does not grow with the number of supporters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import distinct, func, select
+
+from campaign.countries import country_choices
+from campaign.extensions import db
+from campaign.signatures.models import Signature, SignatureDemand
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Supporter:
+    """A supporter who agreed to be named in letters to officials."""
+
+    name: str
+    country: str
+    region: str
+    affiliation: str
+
+
+def _counted(demand_ids: list[int], snapshot: datetime) -> list:
+    return [
+        SignatureDemand.demand_id.in_(demand_ids),
+        SignatureDemand.confirmed_at.is_not(None),
+        SignatureDemand.confirmed_at <= snapshot,
+        Signature.state == "confirmed",
+        Signature.confirmed_at <= snapshot,
+    ]
+
+
+def demand_counts(demand_id: int, snapshot: datetime) -> tuple[int, int]:
+    """``(supporters, named)`` of one demand at ``snapshot``."""
+    row = db.session.execute(
+        select(func.count(), func.count().filter(Signature.name_in_letters.is_(True)))
+        .select_from(SignatureDemand)
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(*_counted([demand_id], snapshot))
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def distinct_counts(demand_ids: list[int], snapshot: datetime) -> tuple[int, int]:
+    """``(supporters, named)`` counting each person once across ``demand_ids``."""
+    if not demand_ids:
+        return 0, 0
+    supporters = db.session.scalar(
+        select(func.count(distinct(Signature.id)))
+        .select_from(SignatureDemand)
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(*_counted(demand_ids, snapshot))
+    )
+    named = db.session.scalar(
+        select(func.count(distinct(Signature.id)))
+        .select_from(SignatureDemand)
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(*_counted(demand_ids, snapshot), Signature.name_in_letters.is_(True))
+    )
+    return int(supporters or 0), int(named or 0)
+
+
+def named_countries(demand_id: int, snapshot: datetime, locale: str) -> list[tuple[str, str]]:
+    """Countries with named supporters of a demand, as ``(code, name)`` in reading order."""
+    codes = set(
+        db.session.scalars(
+            select(Signature.country)
+            .distinct()
+            .select_from(SignatureDemand)
+            .join(Signature, Signature.id == SignatureDemand.signature_id)
+            .where(*_counted([demand_id], snapshot), Signature.name_in_letters.is_(True))
+        )
+    )
+    ordered = [(code, name) for code, name in country_choices(locale) if code in codes]
+    known = {code for code, _ in ordered}
+    return ordered + sorted((code, code) for code in codes - known)
+
+
+def named_supporters(demand_id: int, snapshot: datetime, country: str) -> Iterator[Supporter]:
+    """The named supporters of a demand in one country, sorted by name, in batches."""
+    stmt = (
+        select(Signature.name, Signature.region, Signature.affiliation)
+        .select_from(SignatureDemand)
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(
+            *_counted([demand_id], snapshot),
+            Signature.name_in_letters.is_(True),
+            Signature.country == country,
+        )
+        .order_by(Signature.sort_name, Signature.name, Signature.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for name, region, affiliation in db.session.execute(stmt):
+        yield Supporter(name=name, country=country, region=region, affiliation=affiliation)

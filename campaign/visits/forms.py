@@ -1,0 +1,148 @@
+"""Organisers' forms for officials, visits and deliveries."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from campaign.signatures.forms import CleanText
+from campaign.visits.models import PAPER_SIZES
+
+REQUIRED = _l("This field is required.")
+LANGUAGES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+
+
+def _text(label, max_length: int = 200, required: bool = True, **kw) -> StringField:  # noqa: ANN001
+    validators = [DataRequired(REQUIRED)] if required else [Optional()]
+    return StringField(label, validators=[*validators, Length(max=max_length), CleanText()], **kw)
+
+
+class OfficialForm(FlaskForm):
+    """An official's name, office and postal address."""
+
+    name = _text(_l("Name"))
+    title = _text(_l("Title"), description=_l("For example: Secretary of State"))
+    office = _text(_l("Office"), description=_l("For example: U.S. Department of State"))
+    government = _text(_l("Government"))
+    address = TextAreaField(
+        _l("Postal address"),
+        description=_l("One line per line of the address."),
+        validators=[DataRequired(REQUIRED), Length(max=1000), CleanText(multiline=True)],
+    )
+    email = StringField(
+        _l("E-mail (optional)"),
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=_l("Enter a valid e-mail address.")),
+        ],
+    )
+    salutation = _text(
+        _l("Salutation"),
+        required=False,
+        description=_l('In the official\'s language, e.g. "Dear Madam Secretary,". Empty: '
+                       '"Dear" and the name.'),
+    )  # fmt: skip
+    language = SelectField(
+        _l("Language of the letter"),
+        choices=[SelectChoice(k, v) for k, v in LANGUAGES.items()],
+        default="en",
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes, one per choice: usable without JavaScript and by keyboard."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VisitForm(FlaskForm):
+    """A visit: when, where, to whom, with what."""
+
+    slug = StringField(
+        _l("Address (slug)"),
+        description=_l("Lower-case letters, digits and hyphens; used by `flask packets build`."),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(
+                r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$",
+                message=_l("Use 3 to 80 lower-case letters, digits and hyphens."),
+            ),
+        ],
+    )
+    campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[DataRequired(REQUIRED)])
+    title = _text(_l("Title"), max_length=300)
+    place = _text(_l("Place"))
+    starts_on = DateField(_l("First day"), validators=[DataRequired(REQUIRED)])
+    ends_on = DateField(_l("Last day"), validators=[DataRequired(REQUIRED)])
+    deadline = DateField(
+        _l("Delivery deadline"),
+        description=_l("The day by which the packets must be in the officials' hands."),
+        validators=[DataRequired(REQUIRED)],
+    )
+    paper = SelectField(
+        _l("Paper size"), choices=[SelectChoice(p, p) for p in PAPER_SIZES], default="A4"
+    )
+    counts_only = BooleanField(
+        _l("Counts only: name no supporters (for campaigns whose signers are at risk)")
+    )
+    official_ids = MultiCheckboxField(
+        _l("Officials addressed"),
+        coerce=int,
+        validators=[DataRequired(_l("Choose at least one official."))],
+    )
+    demand_ids = MultiCheckboxField(_l("Demands included"), coerce=int)
+    letter_en = TextAreaField(
+        _l("Cover letter in English (Markdown)"),
+        validators=[Length(max=20_000), CleanText(multiline=True)],
+    )
+    letter_zh_Hans = TextAreaField(
+        _l("Cover letter in Simplified Chinese (Markdown)"),
+        validators=[Length(max=20_000), CleanText(multiline=True)],
+    )
+    letter_zh_Hant = TextAreaField(
+        _l("Cover letter in Traditional Chinese (Markdown)"),
+        validators=[Length(max=20_000), CleanText(multiline=True)],
+    )
+
+    def validate_ends_on(self, field) -> None:  # noqa: ANN001
+        """The last day cannot come before the first."""
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("The last day cannot be before the first day."))
+
+    def validate_deadline(self, field) -> None:  # noqa: ANN001
+        """Packets are due before the visit is over."""
+        if self.ends_on.data and field.data and field.data > self.ends_on.data:
+            raise ValidationError(_l("The deadline cannot be after the last day of the visit."))
+
+
+DELIVERY_METHODS = {
+    "hand": _l("By hand"),
+    "post": _l("By post"),
+    "courier": _l("By courier"),
+    "email": _l("By e-mail"),
+    "fax": _l("By fax"),
+    "other": _l("Other"),
+}
+
+
+class DeliveryForm(FlaskForm):
+    """How and when a packet reached its official."""
+
+    delivered_on = DateField(_l("Delivered on"), validators=[DataRequired(REQUIRED)])
+    how = SelectField(_l("How"), choices=[SelectChoice(k, v) for k, v in DELIVERY_METHODS.items()])
+    note = TextAreaField(
+        _l("Note (optional)"), validators=[Length(max=2000), CleanText(multiline=True)]
+    )
