@@ -79,9 +79,12 @@ def test_counts_and_names_are_exactly_the_consenting_confirmed_supporters(app, v
         counts = {c["position"]: c for c in packet.counts}
         # Demand 1: 王小明, José, Anna, <script>, Private, 陳美華 (held, invalidated,
         # unconfirmed and the one confirmed after the snapshot are left out).
-        assert counts[1]["supporters"] == 6 and counts[1]["named"] == 4
-        assert counts[2]["supporters"] == 4 and counts[2]["named"] == 3
-        assert packet.supporters == 7 and packet.named == 5
+        assert counts[1]["supporters"] == 6
+        assert counts[1]["named"] == 4
+        assert counts[2]["supporters"] == 4
+        assert counts[2]["named"] == 3
+        assert packet.supporters == 7
+        assert packet.named == 5
 
         for name in NAMED - {"王小明"}:
             assert name in text, name
@@ -90,7 +93,8 @@ def test_counts_and_names_are_exactly_the_consenting_confirmed_supporters(app, v
             assert name not in text, name
         assert "and 2 more supporters who asked not to be named" in text
         assert "and 1 more supporter who asked not to be named" in text
-        assert "Dear Official en," in text and "Ministry en" in text
+        assert "Dear Official en," in text
+        assert "Ministry en" in text
         assert f"Packet {packet.id}" in text
         assert re.search(rf"Page 1\s*of {packet.pages}\b", text)
         assert "Anna 李 (" not in text  # a name with a Latin part gets no pinyin
@@ -110,10 +114,13 @@ def test_chinese_letter_has_chinese_text_and_no_pinyin(app, visit_id):
         build = _build(app, visit_id)
         packet = _packet(build, "zh_Hans")
         text = pdf_text((_files(app, packet) / "letter.pdf").read_bytes())
-        assert "王小明" in text and "Wang Xiaoming" not in text
-        assert "Anna 李" in text and "José Müller" in text
+        assert "王小明" in text
+        assert "Wang Xiaoming" not in text
+        assert "Anna 李" in text
+        assert "José Müller" in text
         assert re.search(rf"第 1 页\s*，共 {packet.pages} 页", text)
-        assert "陈美华" not in text and "陳美華" not in text
+        assert "陈美华" not in text
+        assert "陳美華" not in text
 
 
 def test_manifest_hashes_match_files_and_zip(app, visit_id):
@@ -181,13 +188,16 @@ def test_qr_code_and_verification_page_agree(app, client, visit_id):
         assert digest in html
     for c in counts:
         assert f"<td>{c['supporters']}</td>" in html
-    assert "Ministry en" in html and "2026" in html
+    assert "Ministry en" in html
+    assert "2026" in html
     for name in NAMED | UNNAMED:  # nothing personal
-        assert name not in html and name.replace('"', "&#34;") not in html
+        assert name not in html
+        assert name.replace('"', "&#34;") not in html
     assert "Official en" not in html  # the office, not the person
     for lang, word in (("en", "Supporters"), ("zh-hans", "支持者"), ("zh-hant", "支持者")):
         localised = client.get(f"/{lang}/verify/{packet_id}")
-        assert localised.status_code == 200 and word in localised.get_data(as_text=True)
+        assert localised.status_code == 200
+        assert word in localised.get_data(as_text=True)
     assert client.get("/verify/NOPE-NOPE-NOPE").status_code == 404
 
 
@@ -223,7 +233,8 @@ def test_counts_only_packets_name_nobody(app, seeded):
         assert [r[3] for r in rows[1:]] == ["6", "4"]
         assert packet.named == 0
         manifest = json.loads((folder / "manifest.json").read_text())
-        assert manifest["counts_only"] is True and manifest["paper"] == "Letter"
+        assert manifest["counts_only"] is True
+        assert manifest["paper"] == "Letter"
 
 
 def test_failed_build_is_reported_and_leaves_no_files(app, visit_id, monkeypatch):
@@ -246,7 +257,8 @@ def test_build_without_officials_fails_with_a_reason(app, visit_id):
         visit.officials = []
         db.session.commit()
         build = _build(app, visit_id)
-        assert build.state == "failed" and "no officials" in build.error
+        assert build.state == "failed"
+        assert "no officials" in build.error
 
 
 def test_progress_reaches_the_total(app, visit_id):
@@ -259,7 +271,8 @@ def test_progress_reaches_the_total(app, visit_id):
         builder.run_build(build.id, on_progress=lambda done, total: seen.append((done, total)))
     done, total = seen[-1]
     # Two officials x (2 demands + 7 named rows).
-    assert total == 2 * (2 + 7) and done == total
+    assert total == 2 * (2 + 7)
+    assert done == total
     assert [d for d, _t in seen] == sorted(d for d, _t in seen)
 
 
@@ -272,13 +285,15 @@ def test_cli_build_writes_out_folder(app, runner, visit_id, tmp_path):
     with zipfile.ZipFile(zips[0]) as zf:
         assert sum(n.endswith("letter.pdf") for n in zf.namelist()) == 2
     missing = runner.invoke(args=["packets", "build", "no-such-visit"])
-    assert missing.exit_code != 0 and "No visit" in missing.output
+    assert missing.exit_code != 0
+    assert "No visit" in missing.output
 
 
 def test_seed_loads_the_sample_visit_once(app, runner):
     first = runner.invoke(args=["campaign", "seed"])
     second = runner.invoke(args=["campaign", "seed"])
-    assert first.exit_code == 0 and second.exit_code == 0, first.output
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
     assert "Already present: visit 'hu-jintao-state-visit-2011'" in second.output
     with app.app_context():
         visit = db.session.scalar(select(Visit).where(Visit.slug == "hu-jintao-state-visit-2011"))
