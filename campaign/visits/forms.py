@@ -13,7 +13,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.signatures.forms import CleanText
@@ -85,12 +93,12 @@ class VisitForm(FlaskForm):
     campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[DataRequired(REQUIRED)])
     title = _text(_l("Title"), max_length=300)
     place = _text(_l("Place"))
-    starts_on = DateField(_l("First day"), validators=[DataRequired(REQUIRED)])
-    ends_on = DateField(_l("Last day"), validators=[DataRequired(REQUIRED)])
+    starts_on = DateField(_l("First day"), validators=[InputRequired(REQUIRED)])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
     deadline = DateField(
         _l("Delivery deadline"),
         description=_l("The day by which the packets must be in the officials' hands."),
-        validators=[DataRequired(REQUIRED)],
+        validators=[InputRequired(REQUIRED)],
     )
     paper = SelectField(
         _l("Paper size"), choices=[SelectChoice(p, p) for p in PAPER_SIZES], default="A4"
@@ -141,7 +149,7 @@ DELIVERY_METHODS = {
 class DeliveryForm(FlaskForm):
     """How and when a packet reached its official."""
 
-    delivered_on = DateField(_l("Delivered on"), validators=[DataRequired(REQUIRED)])
+    delivered_on = DateField(_l("Delivered on"), validators=[InputRequired(REQUIRED)])
     how = SelectField(_l("How"), choices=[SelectChoice(k, v) for k, v in DELIVERY_METHODS.items()])
     note = TextAreaField(
         _l("Note (optional)"), validators=[Length(max=2000), CleanText(multiline=True)]
