@@ -128,8 +128,8 @@ def test_export_rejects_bad_filters_without_exporting(app, organiser):
 
 def test_cli_export(app, runner, organiser, tmp_path):
     out = tmp_path / "out.csv"
-    result = runner.invoke(args=["signatures", "export", "us-china-human-rights-2011", "--demand", "2",
-                                 "--country", "cn", "--out", str(out)])  # fmt: skip
+    args = ["signatures", "export", "us-china-human-rights-2011", "--demand", "2"]
+    result = runner.invoke(args=[*args, "--country", "cn", "--out", str(out)])
     assert result.exit_code == 0, result.output
     export_id = re.search(r"Export (EX-\w+): 1 rows", result.output).group(1)
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
