@@ -52,9 +52,11 @@ fmt: $(VENV)/.installed
 
 bench: setup
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.packets
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --quick
+	$(BIN)/python -m bench.packets --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+import os
 
-from campaign.config import ROOT, Config, load_config
+# pypinyin's phrase dictionary costs about 45 MB in every process and only helps with
+# multi-character words; names and country names are read character by character here.
+# Set before anything imports pypinyin (it reads the variable once, at import).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
+
+from flask import Flask, g  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from campaign.config import ROOT, Config, load_config  # noqa: E402
 
 
 def create_app(config: Config | None = None) -> Flask:

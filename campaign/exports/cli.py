@@ -63,7 +63,7 @@ def export_command(campaign_slug, fmt, demand, state, country, since, until, inc
     out = out or Path(services.file_name(campaign, export_id, fmt))
     with out.open("w", encoding="utf-8", newline="") as fh:
         for chunk in services.render(
-            services.export_records(campaign, flt, export_id), fmt, services.columns(flt)
+            services.export_batches(campaign, flt, export_id), fmt, services.columns(flt)
         ):
             fh.write(chunk)
     click.echo(f"Export {export_id}: {rows} rows to {out}", err=out == sys.stdout)

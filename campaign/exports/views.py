@@ -84,7 +84,7 @@ def export(slug: str):
     export_id, _rows = services.start_export(campaign, flt, fmt, current_user)
     db.session.commit()
     body = services.render(
-        services.export_records(campaign, flt, export_id), fmt, services.columns(flt)
+        services.export_batches(campaign, flt, export_id), fmt, services.columns(flt)
     )
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     name = services.file_name(campaign, export_id, fmt)

@@ -26,7 +26,6 @@ from sqlalchemy import update
 
 from campaign.extensions import db
 from campaign.moderation import audit
-from campaign.packets.letter import plan_units, sha256_file, write_packet
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
 from campaign.visits.models import Visit
@@ -117,6 +116,9 @@ def run_build(build_id: int, on_progress: Callable[[int, int], None] | None = No
 
 
 def _run(build: PacketBuild, folder: Path, on_progress) -> None:  # noqa: ANN001
+    # Imported here: ReportLab is only needed by the process that builds.
+    from campaign.packets.letter import plan_units, sha256_file, write_packet
+
     visit = build.visit
     snapshot = build.snapshot_at
     if not visit.officials:

@@ -21,6 +21,7 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from campaign.campaigns.services import localise
+from campaign.countries import country_choices
 from campaign.csvsafe import safe_cell
 from campaign.markup import render_markdown
 from campaign.names import with_pinyin
@@ -188,6 +189,7 @@ def _write_letter_and_annex(
     url = verify_url(base_url, packet_id)
     number = lambda n: format_decimal(n, locale=locale)  # noqa: E731
     supporters, named_total = snap.distinct_counts([d.id for d in demands], snapshot)
+    country_names = dict(country_choices(locale))
 
     with (
         (target / LETTER_FILE).open("wb") as pdf_out,
@@ -238,35 +240,40 @@ def _write_letter_and_annex(
                 )
                 + "</b>"
             )
+            demand_title = safe_cell(demand.title)
             if visit.counts_only:
-                annex.writerow([packet_id, demand.position, safe_cell(demand.title), total])
+                annex.writerow([packet_id, demand.position, demand_title, total])
                 tick(1)
                 continue
-            for code, country in snap.named_countries(demand.id, snapshot, locale):
-                pw.need(30)
-                pw.space(4)
-                pw.line(country, size=9.5, bold=True)
-                written = 0
-                for person in snap.named_supporters(demand.id, snapshot, code):
-                    shown = person.name if chinese else with_pinyin(person.name)
-                    extra = " · ".join(p for p in (person.region, person.affiliation) if p)
-                    pw.line(f"{shown} — {extra}" if extra else shown, indent=10)
-                    annex.writerow(
-                        [
-                            packet_id,
-                            demand.position,
-                            safe_cell(demand.title),
-                            code,
-                            safe_cell(country),
-                            safe_cell(person.name),
-                            safe_cell(person.region),
-                            safe_cell(person.affiliation),
-                        ]
+            current, country, written = None, "", 0
+            for person in snap.named_supporters(demand.id, snapshot, locale):
+                if person.country != current:
+                    current, country = (
+                        person.country,
+                        country_names.get(person.country, person.country),
                     )
-                    written += 1
-                    if written % 500 == 0:
-                        tick(500)
-                tick(written % 500)
+                    pw.need(30)
+                    pw.space(4)
+                    pw.line(country, size=9.5, bold=True)
+                shown = person.name if chinese else with_pinyin(person.name)
+                extra = " · ".join(p for p in (person.region, person.affiliation) if p)
+                pw.line(f"{shown} — {extra}" if extra else shown, indent=10)
+                annex.writerow(
+                    [
+                        packet_id,
+                        demand.position,
+                        demand_title,
+                        current,
+                        country,
+                        safe_cell(person.name),
+                        safe_cell(person.region),
+                        safe_cell(person.affiliation),
+                    ]
+                )
+                written += 1
+                if written % 500 == 0:
+                    tick(500)
+            tick(written % 500)
             unnamed = total - named
             if unnamed:
                 pw.space(4)

@@ -12,6 +12,7 @@ for 100,000 supporters would otherwise hold every flowable in memory before layo
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -51,28 +52,19 @@ def register_fonts() -> None:
                 addMapping(name, bold, italic, name)
 
 
-@lru_cache(maxsize=65536)
-def _latin(char: str) -> bool:
-    # Helvetica as a standard font covers the WinAnsi (cp1252) characters only.
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
+# Helvetica as a standard font covers the WinAnsi (cp1252) characters only; anything
+# else (Chinese above all) is drawn with the CJK font.
+_WINANSI = bytes(range(256)).decode("cp1252", errors="ignore")
+_NOT_WINANSI = re.compile(f"([^{re.escape(_WINANSI)}]+)")
 
 
 def runs(text: str, cjk: str) -> list[tuple[bool, str]]:
     """Split ``text`` into ``(is_latin, chunk)`` runs (the common all-ASCII case is one run)."""
     if text.isascii():
         return [(True, text)]
-    out: list[tuple[bool, str]] = []
-    for char in text:
-        latin = _latin(char)
-        if out and out[-1][0] == latin:
-            out[-1] = (latin, out[-1][1] + char)
-        else:
-            out.append((latin, char))
-    return out
+    parts = _NOT_WINANSI.split(text)
+    # re.split with a group alternates: Latin, other, Latin, other, ...
+    return [(i % 2 == 0, part) for i, part in enumerate(parts) if part]
 
 
 def markup(text: str, cjk: str) -> str:
@@ -276,18 +268,27 @@ class PageWriter:
             for latin, chunk in runs(text, self.cjk)
         )
 
-    def draw_text(self, x: float, y: float, text: str, size: float, bold: bool = False) -> float:
-        """Draw one line of mixed-script text; returns its width."""
+    def draw_text(
+        self, x: float, y: float, text: str, size: float, bold: bool = False, measure: bool = True
+    ) -> float:
+        """Draw one line of mixed-script text; returns its width (0 unless ``measure``)."""
         latin_font = LATIN_BOLD if bold else LATIN
+        parts = runs(text, self.cjk)
+        if len(parts) == 1:  # one script: the cheap path most names take
+            font = latin_font if parts[0][0] else self.cjk
+            self.canvas.setFont(font, size)
+            self.canvas.drawString(x, y, text)
+            return pdfmetrics.stringWidth(text, font, size) if measure else 0.0
         # One text object per line: readers and text extraction keep the line whole
         # across the font changes between scripts.
         obj = self.canvas.beginText(x, y)
         width = 0.0
-        for latin, chunk in runs(text, self.cjk):
+        for latin, chunk in parts:
             font = latin_font if latin else self.cjk
             obj.setFont(font, size)
             obj.textOut(chunk)
-            width += pdfmetrics.stringWidth(chunk, font, size)
+            if measure:
+                width += pdfmetrics.stringWidth(chunk, font, size)
         self.canvas.drawText(obj)
         return width
 
@@ -327,13 +328,16 @@ class PageWriter:
         leading = size * 1.25
         width = self.width - indent
         pieces = [text]
-        if self.text_width(text, size, bold) > width:
+        # No glyph of these fonts is wider than about 1.02 em, so a short line needs no
+        # measuring; only long ones are measured (and wrapped if they must be).
+        if len(text) * size * 1.02 > width and self.text_width(text, size, bold) > width:
             pieces = self._wrap(text, size, width - 12, bold)
         for n, piece in enumerate(pieces):
             if self.y - leading < self.bottom:
                 self.new_page()
             self.y -= leading
-            self.draw_text(MARGIN + indent + (12 if n else 0), self.y, piece, size, bold)
+            x = MARGIN + indent + (12 if n else 0)
+            self.draw_text(x, self.y, piece, size, bold, measure=False)
 
     def _wrap(self, text: str, size: float, width: float, bold: bool) -> list[str]:
         lines, current = [], ""

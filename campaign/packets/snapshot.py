@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, distinct, func, select
 
 from campaign.countries import country_choices
 from campaign.extensions import db
@@ -71,35 +71,23 @@ def distinct_counts(demand_ids: list[int], snapshot: datetime) -> tuple[int, int
     return int(supporters or 0), int(named or 0)
 
 
-def named_countries(demand_id: int, snapshot: datetime, locale: str) -> list[tuple[str, str]]:
-    """Countries with named supporters of a demand, as ``(code, name)`` in reading order."""
-    codes = set(
-        db.session.scalars(
-            select(Signature.country)
-            .distinct()
-            .select_from(SignatureDemand)
-            .join(Signature, Signature.id == SignatureDemand.signature_id)
-            .where(*_counted([demand_id], snapshot), Signature.name_in_letters.is_(True))
-        )
-    )
-    ordered = [(code, name) for code, name in country_choices(locale) if code in codes]
-    known = {code for code, _ in ordered}
-    return ordered + sorted((code, code) for code in codes - known)
+def named_supporters(demand_id: int, snapshot: datetime, locale: str) -> Iterator[Supporter]:
+    """The named supporters of a demand, by country (in ``locale``'s order), then by name.
 
-
-def named_supporters(demand_id: int, snapshot: datetime, country: str) -> Iterator[Supporter]:
-    """The named supporters of a demand in one country, sorted by name, in batches."""
+    One query per demand, streamed in batches: the country order is a CASE over the
+    localised country list, so the database sorts and Python only reads.
+    """
+    ranks = {code: rank for rank, (code, _name) in enumerate(country_choices(locale))}
+    country_rank = case(ranks, value=Signature.country, else_=len(ranks))
     stmt = (
-        select(Signature.name, Signature.region, Signature.affiliation)
+        select(Signature.name, Signature.country, Signature.region, Signature.affiliation)
         .select_from(SignatureDemand)
         .join(Signature, Signature.id == SignatureDemand.signature_id)
-        .where(
-            *_counted([demand_id], snapshot),
-            Signature.name_in_letters.is_(True),
-            Signature.country == country,
-        )
-        .order_by(Signature.sort_name, Signature.name, Signature.id)
+        .where(*_counted([demand_id], snapshot), Signature.name_in_letters.is_(True))
+        .order_by(
+            country_rank, Signature.country, Signature.sort_name, Signature.name, Signature.id
+        )  # fmt: skip
         .execution_options(yield_per=BATCH)
     )
-    for name, region, affiliation in db.session.execute(stmt):
+    for name, country, region, affiliation in db.session.execute(stmt):
         yield Supporter(name=name, country=country, region=region, affiliation=affiliation)

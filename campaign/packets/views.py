@@ -23,7 +23,6 @@ from campaign.extensions import db
 from campaign.i18n import use_language_prefix
 from campaign.moderation import audit
 from campaign.packets import builder
-from campaign.packets.letter import ANNEX_FILE, LETTER_FILE, MANIFEST_FILE
 from campaign.packets.models import Packet, PacketBuild
 from campaign.visits.forms import DELIVERY_METHODS, DeliveryForm
 from campaign.visits.models import Visit
@@ -31,7 +30,11 @@ from campaign.visits.models import Visit
 bp = Blueprint("packets_admin", __name__, url_prefix="/staff", template_folder="templates")
 guard(bp)
 ORGANISERS = ("organiser", "admin")
-FILES = {LETTER_FILE: "application/pdf", ANNEX_FILE: "text/csv", MANIFEST_FILE: "application/json"}
+FILES = {
+    "letter.pdf": "application/pdf",
+    "annex.csv": "text/csv",
+    "manifest.json": "application/json",
+}
 
 
 def _build(visit_id: int, build_id: int) -> PacketBuild:

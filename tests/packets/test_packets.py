@@ -241,7 +241,9 @@ def test_failed_build_is_reported_and_leaves_no_files(app, visit_id, monkeypatch
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(builder, "write_packet", explode)
+    from campaign.packets import letter
+
+    monkeypatch.setattr(letter, "write_packet", explode)
     with app.app_context():
         build = _build(app, visit_id)
         assert build.state == "failed"
