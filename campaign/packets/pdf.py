@@ -89,6 +89,7 @@ class _HtmlToParagraphs(HTMLParser):
         self._buf: list[str] = []
         self._lists: list[list] = []  # [ordered, counter]
         self._skip = 0
+        self._just_numbered = False
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
@@ -106,6 +107,8 @@ class _HtmlToParagraphs(HTMLParser):
         elif tag in ("ol", "ul"):
             self._flush()
             self._lists.append([tag == "ol", 0])
+        elif tag == "p" and self._kind == "li" and self._just_numbered:
+            pass  # a list item's first paragraph stays on the line of its number
         elif tag in self.BLOCKS:
             self._flush()
             self._kind = "h" if tag in ("h2", "h3", "h4") else tag
@@ -113,6 +116,7 @@ class _HtmlToParagraphs(HTMLParser):
                 self._lists[-1][1] += 1
                 ordered, n = self._lists[-1]
                 self._buf.append(f"{n}. " if ordered else "• ")
+                self._just_numbered = True
         elif tag in ("b", "strong"):
             self._buf.append("<b>")
         elif tag in ("i", "em"):
@@ -135,6 +139,7 @@ class _HtmlToParagraphs(HTMLParser):
         elif tag in self.BLOCKS:
             self._flush()
             self._kind = "li" if self._lists else "p"
+            self._just_numbered = False
         elif tag in ("b", "strong"):
             self._buf.append("</b>")
         elif tag in ("i", "em"):
@@ -145,6 +150,8 @@ class _HtmlToParagraphs(HTMLParser):
             self._buf.append("</sub>")
 
     def handle_data(self, data: str) -> None:
+        if data.strip():
+            self._just_numbered = False
         if not self._skip:
             self._buf.append(markup(" ".join(data.split("\n")), self.cjk))
 
