@@ -62,6 +62,10 @@ class Config:
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE / "mail"))
     # Letter packets are written here, one folder per build.
     PACKET_DIR = os.environ.get("PACKET_DIR", str(INSTANCE / "packets"))
+    # Optional TrueType fonts embedded in letters for every script but Chinese (which keeps
+    # the standard CID fonts); without them, Helvetica covers Western European names only.
+    PACKET_FONT = os.environ.get("PACKET_FONT", "")
+    PACKET_FONT_BOLD = os.environ.get("PACKET_FONT_BOLD", "")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None

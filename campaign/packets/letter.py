@@ -17,6 +17,7 @@ from pathlib import Path
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
@@ -26,7 +27,7 @@ from campaign.csvsafe import safe_cell
 from campaign.markup import render_markdown
 from campaign.names import with_pinyin
 from campaign.packets import snapshot as snap
-from campaign.packets.pdf import HANS, HANT, PageWriter, html_blocks, markup
+from campaign.packets.pdf import HANS, HANT, Fonts, PageWriter, html_blocks, markup, packet_fonts
 from campaign.visits.models import Official, Visit
 
 LETTER_FILE = "letter.pdf"
@@ -185,7 +186,12 @@ def _write_letter_and_annex(
     included = {d.id for d in visit.demands}
     demands = [d for d in view.demands if d.id in included]
     chinese = locale.startswith("zh")
-    cjk = HANT if locale == "zh_Hant" else HANS
+    config = current_app.config
+    fonts = packet_fonts(
+        HANT if locale == "zh_Hant" else HANS,
+        config.get("PACKET_FONT", ""),
+        config.get("PACKET_FONT_BOLD", ""),
+    )
     url = verify_url(base_url, packet_id)
     number = lambda n: format_decimal(n, locale=locale)  # noqa: E731
     supporters, named_total = snap.distinct_counts([d.id for d in demands], snapshot)
@@ -201,19 +207,19 @@ def _write_letter_and_annex(
         pw = PageWriter(
             pdf_out,
             visit.paper,
-            cjk,
+            fonts,
             footer=_("Packet %(id)s · verify at %(url)s", id=packet_id, url=url),
             page_label=_page_label(_("Page %(page)s of %(pages)s")),
             title=f"{visit.title} · {official.name}",
             chinese=chinese,
         )
-        _cover_letter(pw, visit, official, view.title, snapshot, url, supporters, locale, cjk)
+        _cover_letter(pw, visit, official, view.title, snapshot, url, supporters, locale, fonts)
         pw.new_page()
-        pw.paragraph(markup(view.title, cjk), "title")
-        for kind, block in html_blocks(view.body, cjk):
+        pw.paragraph(markup(view.title, fonts), "title")
+        for kind, block in html_blocks(view.body, fonts):
             pw.paragraph(block, kind)
         pw.new_page()
-        pw.paragraph(markup(_("The recommendations and their supporters"), cjk), "title")
+        pw.paragraph(markup(_("The recommendations and their supporters"), fonts), "title")
         when = format_datetime(snapshot, "medium", tzinfo=None, locale=locale)
         pw.text(_("Counted at %(time)s UTC.", time=when), "small")
         if visit.counts_only:
@@ -224,8 +230,8 @@ def _write_letter_and_annex(
             total, named = snap.demand_counts(demand.id, snapshot)
             counts.append(DemandCount(demand.id, demand.position, demand.title, total, named))
             pw.need(60)
-            pw.paragraph(markup(f"{demand.position}. {demand.title}", cjk), "h")
-            for kind, block in html_blocks(demand.text, cjk):
+            pw.paragraph(markup(f"{demand.position}. {demand.title}", fonts), "h")
+            for kind, block in html_blocks(demand.text, fonts):
                 pw.paragraph(block, kind)
             pw.paragraph(
                 "<b>"
@@ -236,7 +242,7 @@ def _write_letter_and_annex(
                         total,
                         n=number(total),
                     ),
-                    cjk,
+                    fonts,
                 )
                 + "</b>"
             )
@@ -306,13 +312,13 @@ def _cover_letter(
     url: str,
     supporters: int,
     locale: str,
-    cjk: str,
+    fonts: Fonts,
 ) -> None:
     campaign = visit.campaign
     side = 26 * 2.8346
     pw.qr(url, pw.size[0] - 20 * 2.8346 - side, pw.top - side + 4, side)
-    pw.paragraph(markup(campaign.organisation, cjk), "title")
-    pw.paragraph(markup(campaign_title, cjk), "small")
+    pw.paragraph(markup(campaign.organisation, fonts), "title")
+    pw.paragraph(markup(campaign_title, fonts), "small")
     pw.space(18)
     pw.text(format_date(snapshot.date(), "long", locale=locale))
     pw.space(6)
@@ -320,10 +326,10 @@ def _cover_letter(
         if line.strip():
             pw.line(line.strip(), size=10.5)
     pw.space(14)
-    pw.paragraph("<b>" + markup(_("Regarding: %(visit)s", visit=visit.title), cjk) + "</b>")
+    pw.paragraph("<b>" + markup(_("Regarding: %(visit)s", visit=visit.title), fonts) + "</b>")
     pw.text(official.salutation or _("Dear %(name)s,", name=official.name))
     letter = render_markdown(visit.letter_for(locale))
-    for kind, block in html_blocks(letter, cjk):
+    for kind, block in html_blocks(letter, fonts):
         pw.paragraph(block, kind)
     pw.space(6)
     pw.text(_("Respectfully,"))

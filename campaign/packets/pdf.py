@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import BinaryIO
@@ -29,6 +30,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
@@ -52,27 +54,68 @@ def register_fonts() -> None:
                 addMapping(name, bold, italic, name)
 
 
+@dataclass(frozen=True)
+class Fonts:
+    """The faces a packet is drawn with, and how text is split between them."""
+
+    regular: str
+    bold: str
+    cjk: str
+    # Splits text into runs: even items for the regular face, odd ones for the CJK one.
+    split: re.Pattern
+
+
+@lru_cache(maxsize=8)
+def _embedded(regular: str, bold: str) -> tuple[str, str]:
+    pdfmetrics.registerFont(TTFont("PacketSans", regular))
+    pdfmetrics.registerFont(TTFont("PacketSans-Bold", bold or regular))
+    for is_bold in (0, 1):
+        for italic in (0, 1):
+            addMapping(
+                "PacketSans", is_bold, italic, "PacketSans-Bold" if is_bold else "PacketSans"
+            )
+    return "PacketSans", "PacketSans-Bold"
+
+
+def packet_fonts(cjk: str, ttf: str = "", ttf_bold: str = "") -> Fonts:
+    """Standard fonts, or an embedded TrueType face (``PACKET_FONT``) for all but Chinese.
+
+    Helvetica as a standard font has only the WinAnsi characters; a font such as Noto
+    Sans or DejaVu Sans also covers Polish, Vietnamese, Cyrillic... names.
+    """
+    register_fonts()
+    if ttf:
+        regular, bold = _embedded(ttf, ttf_bold)
+        return Fonts(regular, bold, cjk, _HAN_RUNS)
+    return Fonts(LATIN, LATIN_BOLD, cjk, _NOT_WINANSI)
+
+
 # Helvetica as a standard font covers the WinAnsi (cp1252) characters only; anything
 # else (Chinese above all) is drawn with the CJK font.
 _WINANSI = bytes(range(256)).decode("cp1252", errors="ignore")
 _NOT_WINANSI = re.compile(f"([^{re.escape(_WINANSI)}]+)")
+# With an embedded TrueType face, only Chinese characters (and CJK punctuation) go to
+# the CJK font.
+_HAN_RUNS = re.compile(
+    "([\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]+)"
+)
 
 
-def runs(text: str, cjk: str) -> list[tuple[bool, str]]:
+def runs(text: str, fonts: Fonts) -> list[tuple[bool, str]]:
     """Split ``text`` into ``(is_latin, chunk)`` runs (the common all-ASCII case is one run)."""
     if text.isascii():
         return [(True, text)]
-    parts = _NOT_WINANSI.split(text)
+    parts = fonts.split.split(text)
     # re.split with a group alternates: Latin, other, Latin, other, ...
     return [(i % 2 == 0, part) for i, part in enumerate(parts) if part]
 
 
-def markup(text: str, cjk: str) -> str:
+def markup(text: str, fonts: Fonts) -> str:
     """Escape ``text`` for a Paragraph and give its non-Latin runs the CJK font."""
     parts = []
-    for latin, chunk in runs(text, cjk):
+    for latin, chunk in runs(text, fonts):
         escaped = html.escape(chunk, quote=False)
-        parts.append(escaped if latin else f'<font name="{cjk}">{escaped}</font>')
+        parts.append(escaped if latin else f'<font name="{fonts.cjk}">{escaped}</font>')
     return "".join(parts)
 
 
@@ -81,9 +124,9 @@ class _HtmlToParagraphs(HTMLParser):
 
     BLOCKS = {"p", "li", "h2", "h3", "h4", "blockquote", "pre"}
 
-    def __init__(self, cjk: str) -> None:
+    def __init__(self, fonts: Fonts) -> None:
         super().__init__(convert_charrefs=True)
-        self.cjk = cjk
+        self.fonts = fonts
         self.blocks: list[tuple[str, str]] = []
         self._kind = "p"
         self._buf: list[str] = []
@@ -153,16 +196,16 @@ class _HtmlToParagraphs(HTMLParser):
         if data.strip():
             self._just_numbered = False
         if not self._skip:
-            self._buf.append(markup(" ".join(data.split("\n")), self.cjk))
+            self._buf.append(markup(" ".join(data.split("\n")), self.fonts))
 
     def close(self) -> None:
         super().close()
         self._flush()
 
 
-def html_blocks(html_text: str, cjk: str) -> list[tuple[str, str]]:
+def html_blocks(html_text: str, fonts: Fonts) -> list[tuple[str, str]]:
     """``(kind, paragraph markup)`` for each block of sanitised HTML; kind is p, li, h..."""
-    parser = _HtmlToParagraphs(cjk)
+    parser = _HtmlToParagraphs(fonts)
     parser.feed(str(html_text))
     parser.close()
     return parser.blocks
@@ -179,15 +222,14 @@ class PageWriter:
         self,
         out: BinaryIO,
         paper: str,
-        cjk: str,
+        fonts: Fonts,
         footer: str,
         page_label: Callable[[int], tuple[str, str]],
         title: str,
         chinese: bool,
     ) -> None:
-        register_fonts()
         self.size = PAGE_SIZES[paper]
-        self.cjk = cjk
+        self.fonts = fonts
         self.footer = footer
         self.page_label = page_label
         self.canvas = Canvas(out, pagesize=self.size, invariant=1, pageCompression=1)
@@ -199,7 +241,7 @@ class PageWriter:
         self.y = self.top
         self.pages = 0
         wrap = "CJK" if chinese else None
-        base = {"fontName": LATIN, "alignment": TA_LEFT, "wordWrap": wrap}
+        base = {"fontName": fonts.regular, "alignment": TA_LEFT, "wordWrap": wrap}
         self.styles = {
             "p": ParagraphStyle("p", fontSize=10.5, leading=14.5, spaceAfter=6, **base),
             "li": ParagraphStyle(
@@ -210,9 +252,9 @@ class PageWriter:
             ),
             "pre": ParagraphStyle("pre", fontSize=9, leading=12, spaceAfter=6, **base),
             "h": ParagraphStyle("h", fontSize=12.5, leading=16, spaceAfter=6, spaceBefore=8,
-                                **{**base, "fontName": LATIN_BOLD}),
+                                **{**base, "fontName": fonts.bold}),
             "title": ParagraphStyle("title", fontSize=16, leading=20, spaceAfter=10,
-                                    **{**base, "fontName": LATIN_BOLD}),
+                                    **{**base, "fontName": fonts.bold}),
             "small": ParagraphStyle("small", fontSize=8.5, leading=11, spaceAfter=4,
                                     textColor=GREY, **base),
         }  # fmt: skip
@@ -269,20 +311,20 @@ class PageWriter:
 
     def text_width(self, text: str, size: float, bold: bool = False) -> float:
         """Width of ``text`` drawn by ``draw_text``."""
-        latin_font = LATIN_BOLD if bold else LATIN
+        latin_font = self.fonts.bold if bold else self.fonts.regular
         return sum(
-            pdfmetrics.stringWidth(chunk, latin_font if latin else self.cjk, size)
-            for latin, chunk in runs(text, self.cjk)
+            pdfmetrics.stringWidth(chunk, latin_font if latin else self.fonts.cjk, size)
+            for latin, chunk in runs(text, self.fonts)
         )
 
     def draw_text(
         self, x: float, y: float, text: str, size: float, bold: bool = False, measure: bool = True
     ) -> float:
         """Draw one line of mixed-script text; returns its width (0 unless ``measure``)."""
-        latin_font = LATIN_BOLD if bold else LATIN
-        parts = runs(text, self.cjk)
+        latin_font = self.fonts.bold if bold else self.fonts.regular
+        parts = runs(text, self.fonts)
         if len(parts) == 1:  # one script: the cheap path most names take
-            font = latin_font if parts[0][0] else self.cjk
+            font = latin_font if parts[0][0] else self.fonts.cjk
             self.canvas.setFont(font, size)
             self.canvas.drawString(x, y, text)
             return pdfmetrics.stringWidth(text, font, size) if measure else 0.0
@@ -291,7 +333,7 @@ class PageWriter:
         obj = self.canvas.beginText(x, y)
         width = 0.0
         for latin, chunk in parts:
-            font = latin_font if latin else self.cjk
+            font = latin_font if latin else self.fonts.cjk
             obj.setFont(font, size)
             obj.textOut(chunk)
             if measure:
@@ -328,7 +370,7 @@ class PageWriter:
 
     def text(self, text: str, style: str = "p") -> None:
         """Flow plain text (escaped here) as a paragraph."""
-        self.paragraph(markup(text, self.cjk), style)
+        self.paragraph(markup(text, self.fonts), style)
 
     def line(self, text: str, size: float = 9, indent: float = 0, bold: bool = False) -> None:
         """One line of a list; wraps onto further lines when longer than the page is wide."""

@@ -310,3 +310,21 @@ def test_seed_loads_the_sample_visit_once(app, runner):
         assert "2201 C Street NW" in titles["Secretary of State"].address
         assert len(visit.demands) == 7
         assert {letter.locale for letter in visit.letters} == {"en", "zh_Hans", "zh_Hant"}
+
+
+def test_embedded_truetype_font_when_configured(app, visit_id, tmp_path):
+    import reportlab
+
+    vera = str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")
+    app.config["PACKET_FONT"] = vera
+    try:
+        with app.app_context():
+            visit = db.session.get(Visit, visit_id)
+            write_packet(tmp_path, visit, visit.officials[0], "AAAA-BBBB-CCCC", SNAPSHOT, BASE)
+    finally:
+        app.config["PACKET_FONT"] = ""
+    data = (tmp_path / "letter.pdf").read_bytes()
+    assert b"/FontFile2" in data  # the TrueType face is embedded
+    text = pdf_text(data)
+    assert "José Müller" in text
+    assert "王小明 (Wang Xiaoming)" in text
