@@ -109,7 +109,8 @@ def plan_units(visit: Visit, snapshot: datetime) -> int:
     """Units of work a build of ``visit`` will report: names written plus one per demand."""
     per_packet = len(visit.demands)
     if not visit.counts_only:
-        per_packet += sum(snap.demand_counts(d.id, snapshot)[1] for d in visit.demands)
+        counts = snap.demand_counts([d.id for d in visit.demands], snapshot)
+        per_packet += sum(named for _total, named in counts.values())
     return per_packet * len(visit.officials)
 
 
@@ -196,6 +197,7 @@ def _write_letter_and_annex(
     number = lambda n: format_decimal(n, locale=locale)  # noqa: E731
     supporters, named_total = snap.distinct_counts([d.id for d in demands], snapshot)
     country_names = dict(country_choices(locale))
+    numbers = snap.demand_counts([d.id for d in demands], snapshot)
 
     with (
         (target / LETTER_FILE).open("wb") as pdf_out,
@@ -227,7 +229,7 @@ def _write_letter_and_annex(
 
         counts: list[DemandCount] = []
         for demand in demands:
-            total, named = snap.demand_counts(demand.id, snapshot)
+            total, named = numbers[demand.id]
             counts.append(DemandCount(demand.id, demand.position, demand.title, total, named))
             pw.need(60)
             pw.paragraph(markup(f"{demand.position}. {demand.title}", fonts), "h")

@@ -240,6 +240,7 @@ class PageWriter:
         self.bottom = MARGIN + 6 * mm
         self.y = self.top
         self.pages = 0
+        self._font: tuple[str, float] | None = None
         wrap = "CJK" if chinese else None
         base = {"fontName": fonts.regular, "alignment": TA_LEFT, "wordWrap": wrap}
         self.styles = {
@@ -262,6 +263,7 @@ class PageWriter:
     # -- pages ---------------------------------------------------------------------------
 
     def _footer(self) -> None:
+        self._font = None
         c = self.canvas
         number = c.getPageNumber()
         c.setFillColor(GREY)
@@ -281,6 +283,7 @@ class PageWriter:
         self.canvas.showPage()
         self.pages += 1
         self.y = self.top
+        self._font = None
 
     def finish(self) -> int:
         """Close the document; returns the number of pages."""
@@ -325,11 +328,14 @@ class PageWriter:
         parts = runs(text, self.fonts)
         if len(parts) == 1:  # one script: the cheap path most names take
             font = latin_font if parts[0][0] else self.fonts.cjk
-            self.canvas.setFont(font, size)
+            if self._font != (font, size):  # each setFont writes to the page: only on change
+                self.canvas.setFont(font, size)
+                self._font = (font, size)
             self.canvas.drawString(x, y, text)
             return pdfmetrics.stringWidth(text, font, size) if measure else 0.0
         # One text object per line: readers and text extraction keep the line whole
         # across the font changes between scripts.
+        self._font = None
         obj = self.canvas.beginText(x, y)
         width = 0.0
         for latin, chunk in parts:
@@ -344,6 +350,7 @@ class PageWriter:
     def paragraph(self, para_markup: str, style: str = "p") -> None:
         """Flow a paragraph (Paragraph markup), splitting it across pages when needed."""
         st = self.styles[style]
+        self._font = None
         self.y -= st.spaceBefore
         pending = [Paragraph(para_markup, st)]
         while pending:

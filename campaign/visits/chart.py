@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from babel.dates import format_skeleton
+from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from campaign.campaigns.models import Campaign
@@ -18,8 +20,9 @@ STYLES = [
     ("#0072B2", ""), ("#D55E00", "6 3"), ("#007A5A", "2 2"), ("#8A5A00", "8 3 2 3"),
     ("#6F3E8F", "1 3"), ("#B4005A", "10 4"), ("#505050", "4 2 1 2"),
 ]  # fmt: skip
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 44
+# A narrow drawing with large type: it is scaled down on a phone, and stays legible.
+WIDTH, HEIGHT = 480, 250
+LEFT, RIGHT, TOP, BOTTOM = 44, 14, 12, 48
 
 
 @dataclass
@@ -42,7 +45,7 @@ class Chart:
     series: list[Series] = field(default_factory=list)
     peak: int = 0
     y_ticks: list[tuple[float, int]] = field(default_factory=list)
-    x_ticks: list[tuple[float, date]] = field(default_factory=list)
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
     table: list[tuple[date, list[int]]] = field(default_factory=list)
     width: int = WIDTH
     height: int = HEIGHT
@@ -104,7 +107,11 @@ def daily_counts(campaign: Campaign, days: int = 30, today: date | None = None) 
         )
     step = max(1, scale_top // 4)
     chart.y_ticks = [(y(n), n) for n in range(0, scale_top + 1, step)]
-    chart.x_ticks = [(x(i), dates[i]) for i in range(0, days, max(1, days // 6))]
+    locale = str(get_locale() or "en")
+    chart.x_ticks = [
+        (x(i), format_skeleton("MMMd", dates[i], locale=locale))
+        for i in range(0, days, max(1, days // 5))
+    ]
     chart.table = [
         (d, [counts.get((d, demand.id), 0) for demand in campaign.demands])
         for d in dates

@@ -90,7 +90,8 @@ class VisitForm(FlaskForm):
             ),
         ],
     )
-    campaign_id = SelectField(_l("Campaign"), coerce=int, validators=[DataRequired(REQUIRED)])
+    # No "required": a select always has a choice, and the field checks it is a valid one.
+    campaign_id = SelectField(_l("Campaign"), coerce=int)
     title = _text(_l("Title"), max_length=300)
     place = _text(_l("Place"))
     starts_on = DateField(_l("First day"), validators=[InputRequired(REQUIRED)])
@@ -106,11 +107,13 @@ class VisitForm(FlaskForm):
     counts_only = BooleanField(
         _l("Counts only: name no supporters (for campaigns whose signers are at risk)")
     )
-    official_ids = MultiCheckboxField(
-        _l("Officials addressed"),
-        coerce=int,
-        validators=[DataRequired(_l("Choose at least one official."))],
-    )
+    official_ids = MultiCheckboxField(_l("Officials addressed"), coerce=int)
+
+    def validate_official_ids(self, field) -> None:  # noqa: ANN001
+        """At least one official (checked here: a browser would demand every box)."""
+        if not field.data:
+            raise ValidationError(_l("Choose at least one official."))
+
     demand_ids = MultiCheckboxField(_l("Demands included"), coerce=int)
     letter_en = TextAreaField(
         _l("Cover letter in English (Markdown)"),
