@@ -15,10 +15,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from campaign.campaigns.editor import SLUG_PATTERN
+from campaign.i18n import NATIVE_NAMES
 from campaign.signatures.forms import CleanText
 
 REQUIRED = _l("This field is required.")
-LOCALE_NAMES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+LOCALE_NAMES = NATIVE_NAMES
 
 
 class CampaignForm(FlaskForm):

@@ -24,11 +24,13 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from campaign.campaigns.editor import SLUG_PATTERN
+from campaign.campaigns.staff_forms import REQUIRED
+from campaign.i18n import NATIVE_NAMES
 from campaign.signatures.forms import CleanText
 from campaign.visits.models import PAPER_SIZES
 
-REQUIRED = _l("This field is required.")
-LANGUAGES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+LANGUAGES = NATIVE_NAMES
 
 
 def _text(label, max_length: int = 200, required: bool = True, **kw) -> StringField:  # noqa: ANN001
@@ -84,10 +86,7 @@ class VisitForm(FlaskForm):
         description=_l("Lower-case letters, digits and hyphens; used by `flask packets build`."),
         validators=[
             DataRequired(REQUIRED),
-            Regexp(
-                r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$",
-                message=_l("Use 3 to 80 lower-case letters, digits and hyphens."),
-            ),
+            Regexp(SLUG_PATTERN, message=_l("Use 3 to 80 lower-case letters, digits and hyphens.")),
         ],
     )
     # No "required": a select always has a choice, and the field checks it is a valid one.

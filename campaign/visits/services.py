@@ -12,13 +12,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from campaign.campaigns.editor import SLUG_PATTERN
 from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
 from campaign.moderation import audit
 from campaign.timeutil import utcnow
 from campaign.visits.models import LETTER_LOCALES, Official, Visit, VisitLetter
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,78})[a-z0-9]$")
 SEED_FILE = Path(__file__).parent / "data" / "hu-jintao-state-visit-2011.toml"
 OFFICIAL_FIELDS = ("name", "title", "office", "government", "address", "email", "salutation",
                    "language")  # fmt: skip
@@ -88,7 +88,7 @@ def set_archived(obj: Official | Visit, archived: bool, actor) -> None:  # noqa:
 
 def save_visit(visit: Visit | None, data: VisitFields, actor) -> Visit:  # noqa: ANN001
     """Create or update a visit; raises ``VisitError`` for a rule the form cannot check."""
-    if not SLUG_PATTERN.match(data.slug):
+    if not re.match(SLUG_PATTERN, data.slug):
         raise VisitError("bad_slug")
     clash = db.session.scalar(select(Visit.id).where(Visit.slug == data.slug))
     if clash is not None and (visit is None or clash != visit.id):

@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 from campaign.accounts.access import allow, guard
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
+from campaign.i18n import NATIVE_NAMES
 from campaign.packets.models import PacketBuild
 from campaign.visits import services
 from campaign.visits.forms import OfficialForm, VisitForm
@@ -40,7 +41,9 @@ def _messages() -> dict[str, str]:
 def officials():
     """Every official, current ones first."""
     rows = db.session.scalars(select(Official).order_by(Official.archived, Official.name)).all()
-    return render_template("visits/officials.html", officials=rows, action=FlaskForm())
+    return render_template(
+        "visits/officials.html", officials=rows, action=FlaskForm(), names=NATIVE_NAMES
+    )
 
 
 @bp.route("/officials/new", methods=["GET", "POST"])
