@@ -62,6 +62,8 @@ class Config:
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE / "mail"))
     # Letter packets are written here, one folder per build.
     PACKET_DIR = os.environ.get("PACKET_DIR", str(INSTANCE / "packets"))
+    # A build that reports no progress for this long is shown as stopped, with "Try again".
+    PACKET_STALL_MINUTES = _int("PACKET_STALL_MINUTES", 10)
     # Optional TrueType fonts embedded in letters for every script but Chinese (which keeps
     # the standard CID fonts); without them, Helvetica covers Western European names only.
     PACKET_FONT = os.environ.get("PACKET_FONT", "")

@@ -92,7 +92,11 @@ def _reading_only():
 def _set(build_id: int, **values) -> None:
     # Own short transaction: progress is visible while the build's read goes on.
     with db.engine.begin() as conn:
-        conn.execute(update(PacketBuild).where(PacketBuild.id == build_id).values(**values))
+        conn.execute(
+            update(PacketBuild)
+            .where(PacketBuild.id == build_id)
+            .values(progress_at=utcnow(), **values)
+        )
 
 
 def run_build(build_id: int, on_progress: Callable[[int, int], None] | None = None) -> None:

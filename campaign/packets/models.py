@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -36,6 +36,8 @@ class PacketBuild(db.Model):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # When the worker last reported; a build silent for long has lost its worker.
+    progress_at: Mapped[datetime | None]
     zip_sha256: Mapped[str] = mapped_column(String(64), default="")
     # The site's public address, printed on the letters as the verification link.
     base_url: Mapped[str] = mapped_column(String(300), default="")
@@ -44,6 +46,12 @@ class PacketBuild(db.Model):
     packets: Mapped[list[Packet]] = relationship(
         back_populates="build", order_by="Packet.official_id"
     )
+
+    def stalled(self, minutes: int, now: datetime) -> bool:
+        """Whether a queued or running build has not reported for ``minutes``."""
+        if self.state not in ("queued", "running"):
+            return False
+        return (self.progress_at or self.created_at) < now - timedelta(minutes=minutes)
 
     @property
     def percent(self) -> int:

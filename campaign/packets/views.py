@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -24,6 +25,7 @@ from campaign.i18n import use_language_prefix
 from campaign.moderation import audit
 from campaign.packets import builder
 from campaign.packets.models import Packet, PacketBuild
+from campaign.timeutil import utcnow
 from campaign.visits.forms import DELIVERY_METHODS, DeliveryForm
 from campaign.visits.models import Visit
 
@@ -65,12 +67,13 @@ def start_build(visit_id: int):
 def build(visit_id: int, build_id: int):
     """A build's progress (refreshing itself while it runs) and then its packets."""
     record = _build(visit_id, build_id)
-    waiting = record.state in ("queued", "running")
+    stalled = record.stalled(current_app.config["PACKET_STALL_MINUTES"], utcnow())
     return render_template(
         "packets/build.html",
         build=record,
         visit=record.visit,
-        refresh=waiting,
+        stalled=stalled,
+        refresh=record.state in ("queued", "running") and not stalled,
         delivery_form=DeliveryForm(formdata=None),
         methods=DELIVERY_METHODS,
         action=FlaskForm(),

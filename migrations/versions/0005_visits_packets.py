@@ -80,6 +80,7 @@ def upgrade():
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("progress_at", sa.DateTime(), nullable=True),
         sa.Column("zip_sha256", sa.String(length=64), nullable=False),
         sa.Column("base_url", sa.String(length=300), nullable=False),
         sa.CheckConstraint(

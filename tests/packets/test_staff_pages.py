@@ -321,3 +321,23 @@ def test_dashboard_shows_upcoming_visits_and_chart(app, seeded, organiser):
     assert "Day (UTC)" in page
     zh = organiser.get("/staff/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "日期" in zh
+
+
+def test_build_whose_worker_died_is_shown_as_stopped(app, seeded, organiser):
+    from datetime import timedelta
+
+    from campaign.timeutil import utcnow
+
+    with app.app_context():
+        from campaign.campaigns.models import Campaign
+
+        visit = add_visit(db.session.scalar(select(Campaign)))
+        build = builder.create_build(visit, None)
+        build.state = "running"
+        build.progress_at = utcnow() - timedelta(minutes=app.config["PACKET_STALL_MINUTES"] + 1)
+        db.session.commit()
+        url = f"/staff/visits/{visit.id}/builds/{build.id}"
+    page = organiser.get(url).get_data(as_text=True)
+    assert "This build has stopped" in page
+    assert 'http-equiv="refresh"' not in page
+    assert "Try again" in page
