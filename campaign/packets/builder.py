@@ -158,6 +158,9 @@ def _run(build: PacketBuild, folder: Path, on_progress) -> None:  # noqa: ANN001
     archive = folder / zip_name(build)
     write_zip(folder, [r.packet_id for _o, r in results], archive, snapshot)
     db.session.rollback()  # end the long read before writing
+    # The records below read then write: on SQLite that transaction must take the write
+    # lock at BEGIN, or a signature committed meanwhile would fail it ("database is locked").
+    g.reads_only = False
     for official, result in results:
         db.session.add(
             Packet(
