@@ -109,6 +109,12 @@ def run_build(build_id: int, on_progress: Callable[[int, int], None] | None = No
         folder = build_dir(build)
     try:
         with _reading_only():
+            db.session.rollback()
+            if db.engine.dialect.name == "postgresql":
+                # One snapshot for every count and name of the build, whatever moderators
+                # or supporters do meanwhile (SQLite's read transaction already is one).
+                db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            build = db.session.get(PacketBuild, build_id)
             _run(build, folder, on_progress)
     except Exception as exc:  # noqa: BLE001 - any failure is reported on the build
         log.exception("packet build %s failed", build_id)
