@@ -328,3 +328,22 @@ def test_embedded_truetype_font_when_configured(app, visit_id, tmp_path):
     text = pdf_text(data)
     assert "José Müller" in text
     assert "王小明 (Wang Xiaoming)" in text
+
+
+def test_hostile_letter_and_titles_are_text_not_markup(app, visit_id, tmp_path):
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        visit.title = 'Visit <font name="Nope">&amp; <b>bold'
+        visit.letters[0].body = (
+            '<font name="Nope">x</font> <para>unclosed <b>bold **md** '
+            "[link](javascript:alert(1)) <script>alert(2)</script> &lt;b&gt; 1 < 2 & 3"
+        )
+        official = visit.officials[0]
+        official.salutation = "Dear <i>Minister</i> & co,"
+        write_packet(tmp_path, visit, official, "AAAA-BBBB-CCCC", SNAPSHOT, BASE)
+        db.session.rollback()
+    text = pdf_text((tmp_path / "letter.pdf").read_bytes())
+    assert 'Regarding: Visit <font name="Nope">&amp; <b>bold' in text
+    assert "Dear <i>Minister</i> & co," in text
+    assert "<b> 1 < 2 & 3" in text  # the escaped &lt;b&gt; comes out as text
+    assert "alert(2)" not in text  # the sanitiser drops scripts with their content
