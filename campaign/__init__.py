@@ -20,12 +20,20 @@ def create_app(config: Config | None = None) -> Flask:
     """Application factory: configuration, extensions, i18n, blueprints, CLI, errors."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config or load_config())
+    register_logging(app)
     register_extensions(app)
     register_i18n(app)
     register_blueprints(app)
     register_security(app)
     register_cli_commands(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    """No personal data or link token in any log line, whoever writes it."""
+    from campaign.logsafe import install
+
+    install()
 
 
 def register_extensions(app: Flask) -> None:
@@ -39,6 +47,10 @@ def register_extensions(app: Flask) -> None:
     from campaign.accounts.access import login_manager
 
     login_manager.init_app(app)
+    from campaign.validation import IdConverter
+
+    # Every <int:...> in a URL is bounded: a 25-digit id is a 404, not an overflow.
+    app.url_map.converters["int"] = IdConverter
 
 
 @event.listens_for(Engine, "connect")
@@ -52,6 +64,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Zero deleted content, so an erased supporter's bytes do not linger in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 
@@ -97,6 +111,9 @@ def register_i18n(app: Flask) -> None:
     from campaign.markup import render_markdown
 
     app.add_template_filter(render_markdown, "markdown")
+    from campaign.signatures.details import submission_details
+
+    app.add_template_global(submission_details)
 
     @app.context_processor
     def _i18n_context() -> dict:

@@ -74,8 +74,11 @@ def privacy_purge() -> None:
     report = purge()
     click.echo(
         f"Cleared {report.ip_hashes_cleared} address hashes, deleted "
-        f"{report.unconfirmed_deleted} unconfirmed signatures, {report.mail_deleted} sent mails "
-        f"and {report.login_attempts_deleted} old login attempts."
+        f"{report.unconfirmed_deleted} unconfirmed signatures, {report.submissions_deleted} "
+        f"old submissions, {report.mail_deleted} sent or failed mails, "
+        f"{report.links_deleted} expired links and {report.login_attempts_deleted} old login "
+        f"attempts; removed the files of {report.packet_builds_removed} undelivered packet "
+        "builds."
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -24,6 +25,12 @@ def _bool(name: str, default: bool) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _list(name: str) -> list[str] | None:
+    value = os.environ.get(name, "")
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or None
 
 
 def _dev_secret_key() -> str:
@@ -46,7 +53,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE / 'campaign.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's values (addresses, names) stay out of errors.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
@@ -100,17 +108,35 @@ class Config:
     # Pace of campaign updates through the outbox.
     UPDATE_MAIL_PER_MINUTE = _int("UPDATE_MAIL_PER_MINUTE", 600)
 
+    # The base of every absolute link (mails, packets, QR codes, share links). Links are
+    # never built from the request's Host header. Development defaults to HOST and PORT.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
+    # Host names the app answers to (Flask's TRUSTED_HOSTS); other hosts get 400.
+    # Production defaults to PUBLIC_URL's host; development accepts any.
+    TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)
     COUNT_CACHE_SECONDS = _int("COUNT_CACHE_SECONDS", 3)
     IP_HASH_RETENTION_DAYS = _int("IP_HASH_RETENTION_DAYS", 30)
     UNCONFIRMED_RETENTION_DAYS = _int("UNCONFIRMED_RETENTION_DAYS", 30)
     SENT_MAIL_RETENTION_DAYS = _int("SENT_MAIL_RETENTION_DAYS", 7)
+    # Undelivered packet builds are deleted from disk after this many days (their record
+    # and counts stay); delivered ones are kept as the record of what was handed over.
+    PACKET_RETENTION_DAYS = _int("PACKET_RETENTION_DAYS", 30)
+    # Lifetimes of the links in mails to supporters.
+    UNSUBSCRIBE_MAX_AGE_DAYS = _int("UNSUBSCRIBE_MAX_AGE_DAYS", 365)
+    ERASE_MAX_AGE_DAYS = _int("ERASE_MAX_AGE_DAYS", 2)
+    # Strict-Transport-Security max-age in seconds; 0 sends no header.
+    HSTS_SECONDS = _int("HSTS_SECONDS", 0)
 
     def __init__(self) -> None:
         if not self.SECRET_KEY:
             self.SECRET_KEY = _dev_secret_key()
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
+        self.TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
+        if not self.PUBLIC_URL and self.ENV_NAME == "development":
+            host = os.environ.get("HOST") or "127.0.0.1"
+            self.PUBLIC_URL = f"http://{host}:{os.environ.get('PORT') or 5000}"
 
 
 class DevelopmentConfig(Config):
@@ -126,12 +152,17 @@ class TestingConfig(Config):
     OUTBOX_AUTOSEND = False
     COUNT_CACHE_SECONDS = 0
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.PUBLIC_URL = "http://localhost"
+
 
 class ProductionConfig(Config):
-    """Production: refuses to start without a strong secret."""
+    """Production: refuses to start without a strong secret or without ``PUBLIC_URL``."""
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 86400)
 
     def __init__(self) -> None:
         key = os.environ.get("SECRET_KEY", "")
@@ -140,6 +171,16 @@ class ProductionConfig(Config):
                 "SECRET_KEY must be set to at least 32 random characters in production."
             )
         self.SECRET_KEY = key
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
+        self.TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
+        url = urlsplit(self.PUBLIC_URL)
+        if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+            raise RuntimeError(
+                "PUBLIC_URL must be set in production to the site's address, such as "
+                "https://petition.example.org: every link in mails and packets is built on it."
+            )
+        if self.TRUSTED_HOSTS is None:
+            self.TRUSTED_HOSTS = [url.hostname]
 
 
 CONFIGS = {

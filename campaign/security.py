@@ -1,47 +1,19 @@
-"""Signed tokens, keyed hashing of network addresses, and response headers."""
+"""Link-token errors, keyed hashing of network addresses, and response headers."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
 
 from flask import Flask, Response, current_app, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-# One salt per purpose: a token made for one purpose is refused by every other.
-SALTS = {
-    "confirm": "signature-confirm",
-    "erase": "signature-erase",
-    "unsubscribe": "updates-unsubscribe",
-}
 
 
 class TokenError(Exception):
-    """A token that is forged, malformed or for another purpose."""
+    """A link token that is unknown, malformed, for another purpose, or whose record is gone."""
 
 
 class TokenExpired(TokenError):
-    """A genuine token that is too old."""
-
-
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALTS[purpose])
-
-
-def make_token(purpose: str, payload: Any) -> str:
-    """Sign ``payload`` for ``purpose``."""
-    return _serializer(purpose).dumps(payload)
-
-
-def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
-    """Return the payload of a valid token or raise ``TokenExpired``/``TokenError``."""
-    try:
-        return _serializer(purpose).loads(token, max_age=max_age_seconds)
-    except SignatureExpired as exc:
-        raise TokenExpired(str(exc)) from exc
-    except BadSignature as exc:
-        raise TokenError(str(exc)) from exc
+    """A genuine link token that is too old."""
 
 
 def hash_address(address: str | None) -> str | None:
@@ -77,4 +49,7 @@ def register_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "interest-cohort=()")
+        hsts = app.config.get("HSTS_SECONDS", 0)
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
         return response

@@ -88,10 +88,24 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Rebuilding a table (batch mode) drops the old one; with foreign keys on,
+            # SQLite would first delete every row that references it. The pragma only
+            # works outside a transaction, so it goes to the driver connection directly.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.rollback()
+                driver = connection.connection.driver_connection
+                problems = driver.execute("PRAGMA foreign_key_check").fetchall()
+                driver.execute("PRAGMA foreign_keys=ON")
+                if problems:
+                    raise RuntimeError(f"foreign keys broken by a migration: {problems[:5]}")
 
 
 if context.is_offline_mode():

@@ -165,6 +165,18 @@ def confirm_link(message: Message) -> str:
     return match.group(1)
 
 
+def confirm(client, link: str):
+    """Open a confirmation link and press its button, as a person would; the final page."""
+    page = client.get(link)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    if 'method="post"' not in html:
+        return page  # already confirmed: the link shows the thank-you page
+    done = client.post(link)
+    assert done.status_code == 303, done.status_code
+    return client.get(done.headers["Location"])
+
+
 def outbox_count(app) -> int:
     """How many messages the outbox holds."""
     from campaign.mail.models import OutboxMessage

@@ -1,6 +1,6 @@
 """The public JSON API."""
 
-from tests.conftest import SEED_SLUG, confirm_link, deliver, mails, sign
+from tests.conftest import SEED_SLUG, confirm, confirm_link, deliver, mails, sign
 
 
 def test_campaign_list_shape_and_cache_headers(client, seeded):
@@ -17,7 +17,7 @@ def test_campaign_list_shape_and_cache_headers(client, seeded):
 def test_campaign_detail_shape(client, app, seeded):
     sign(client, seeded, country="TW", demands=[str(seeded["demand_ids"][1])])
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
     data = client.get(f"/api/v1/campaigns/{SEED_SLUG}").json
     assert data["slug"] == SEED_SLUG
     assert data["signatures"] == 1
@@ -39,7 +39,7 @@ def test_counts_are_cached_for_a_few_seconds(client, app, seeded):
         assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 0
         sign(client, seeded)
         deliver(app)
-        client.get(confirm_link(mails(app)[0]))
+        confirm(client, confirm_link(mails(app)[0]))
         assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 0
         from campaign.signatures.counts import clear_cache
 

@@ -19,8 +19,27 @@ def test_production_refuses_a_short_secret_key(monkeypatch):
 
 def test_production_accepts_a_strong_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_URL", "https://petition.example.org/")
     config = load_config("production")
     assert config.SESSION_COOKIE_SECURE is True
+    assert config.PUBLIC_URL == "https://petition.example.org"
+    assert config.TRUSTED_HOSTS == ["petition.example.org"]
+    assert config.HSTS_SECONDS > 0
+
+
+@pytest.mark.parametrize("url", ["", "petition.example.org", "ftp://x.example", "https://x/y"])
+def test_production_refuses_to_start_without_a_public_url(monkeypatch, url):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_URL", url)
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        load_config("production")
+
+
+def test_development_links_default_to_host_and_port(monkeypatch):
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.setenv("HOST", "127.0.0.2")
+    monkeypatch.setenv("PORT", "8123")
+    assert load_config("development").PUBLIC_URL == "http://127.0.0.2:8123"
 
 
 def test_unknown_environment_is_refused():

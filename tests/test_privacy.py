@@ -7,7 +7,7 @@ from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
-from tests.conftest import confirm_link, csrf_token, deliver, mails, sign, signature_count
+from tests.conftest import confirm, confirm_link, csrf_token, deliver, mails, sign, signature_count
 
 
 def test_privacy_page_says_what_is_stored_and_for_how_long(client, seeded):
@@ -32,7 +32,7 @@ def _request_erasure(client, address):
 def test_erasure_by_mailed_link(client, app, seeded):
     sign(client, seeded)
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
     response = _request_erasure(client, "Jane@Example.org")
     assert response.status_code == 200
     deliver(app)

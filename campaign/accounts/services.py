@@ -88,10 +88,18 @@ def set_roles(user: StaffUser, roles: list[str], actor: StaffUser | None = None)
     audit.record(actor, "staff_user", user.id, "set_roles", before=before, after=sorted(wanted))
 
 
+def end_sessions(user: StaffUser) -> None:
+    """End every session of ``user`` on the server (logout); the caller commits.
+
+    Sessions carry the user's session version; a cookie with an older one is refused.
+    """
+    user.session_version += 1
+
+
 def set_active(user: StaffUser, active: bool, actor: StaffUser | None = None) -> None:
     """Deactivate (ends their sessions) or reactivate a user; the caller commits."""
     user.active = active
-    user.session_version += 1
+    end_sessions(user)
     audit.record(actor, "staff_user", user.id, "activate" if active else "deactivate")
 
 
@@ -99,7 +107,7 @@ def set_password(user: StaffUser, password: str, actor: StaffUser | None = None)
     """Change a password and end every other session of that user; the caller commits."""
     check_new_password(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_sessions(user)
     audit.record(actor, "staff_user", user.id, "set_password")
 
 

@@ -15,15 +15,10 @@ from campaign.accounts.forms import ActionForm, LoginForm, PasswordForm, RolesFo
 from campaign.accounts.models import ROLES, StaffUser
 from campaign.extensions import db
 from campaign.security import client_address, hash_address
+from campaign.urls import safe_target
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 guard(bp)
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/staff") and not target.startswith("//"):
-        return target
-    return url_for("staff.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,7 +42,10 @@ def login():
             login_user(user)
             session.permanent = True
             session["staff_seen"] = int(time.time())
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            target = safe_target(
+                request.args.get("next"), url_for("staff.dashboard"), prefix="/staff/"
+            )
+            return redirect(target, code=303)
         form.password.errors = [_("That e-mail address and password do not match.")]
         status = 401
     elif request.method == "POST":
@@ -58,7 +56,9 @@ def login():
 @bp.post("/logout")
 @allow(*ROLES)
 def logout():
-    """End the session."""
+    """End the session on the server too: a copied cookie stops working."""
+    services.end_sessions(current_user)
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("staff.login"), code=303)

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from campaign.campaigns.editor import SLUG_PATTERN
 from campaign.i18n import NATIVE_NAMES
-from campaign.signatures.forms import CleanText
+from campaign.validation import CleanText, DateInRange
 
 REQUIRED = _l("This field is required.")
 LOCALE_NAMES = NATIVE_NAMES
@@ -44,7 +44,7 @@ class CampaignForm(FlaskForm):
     organisation = StringField(
         _l("Organisation"), validators=[DataRequired(REQUIRED), Length(max=200), CleanText()]
     )
-    published_on = DateField(_l("Date of the statement"), validators=[Optional()])
+    published_on = DateField(_l("Date of the statement"), validators=[Optional(), DateInRange()])
     body = TextAreaField(
         _l("Statement (Markdown; footnote markers as [^1])"),
         validators=[DataRequired(REQUIRED), Length(max=100_000), CleanText(multiline=True)],

@@ -17,7 +17,7 @@ from campaign.campaigns.staff_forms import LOCALE_NAMES, CampaignForm, DemandFor
 from campaign.extensions import db
 from campaign.i18n import LOCALES
 from campaign.signatures.counts import counts_for
-from campaign.signatures.forms import text_problem
+from campaign.validation import text_problem
 
 bp = Blueprint(
     "campaign_admin", __name__, url_prefix="/staff/campaigns", template_folder="templates"
@@ -240,7 +240,8 @@ def translate(campaign_id: int, locale: str):
         ]
         for name, value in values:
             limit = TRANSLATED_FIELDS.get(name, 300 if name.endswith("title") else 20_000)
-            if len(value) > limit or text_problem(value, multiline=True):
+            single_line = name == "title" or name.endswith("-title")
+            if len(value) > limit or text_problem(value, multiline=not single_line):
                 errors.append(name)
         if not errors:
             editor.save_translation(campaign, locale, fields, demand_fields, current_user)
@@ -292,11 +293,23 @@ def _update(campaign: Campaign, update_id: int):  # noqa: ANN202
 def _update_texts() -> dict[str, tuple[str, str]]:
     return {
         loc: (
-            request.form.get(f"subject-{loc}", "")[:200],
-            request.form.get(f"body-{loc}", "")[:20_000],
+            request.form.get(f"subject-{loc}", ""),
+            request.form.get(f"body-{loc}", ""),
         )
         for loc in LOCALE_NAMES
     }
+
+
+def _update_error(code: str) -> str:
+    return {
+        "bad_text": _(
+            "Keep each subject on one line, under %(subject)d characters, and each text under"
+            " %(body)d characters, without special characters.",
+            subject=200,
+            body=20_000,
+        ),
+        "already_sent": _("This update was already sent."),
+    }.get(code, _("Write a subject and a text in at least one language."))
 
 
 @bp.route("/<int:campaign_id>/updates", methods=["GET", "POST"])
@@ -310,17 +323,14 @@ def updates(campaign_id: int):
     if request.method == "POST":
         _checked()
         texts = _update_texts()
-        if any(text_problem(s + b, multiline=True) for s, b in texts.values()):
-            error = _("Some fields contain characters that cannot be stored.")
+        try:
+            item = service.save_update(campaign, texts, current_user)
+        except service.UpdateError as exc:
+            error = _update_error(exc.code)
         else:
-            try:
-                item = service.save_update(campaign, texts, current_user)
-            except service.UpdateError:
-                error = _("Write a subject and a text in at least one language.")
-            else:
-                db.session.commit()
-                return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
-                                        update_id=item.id), code=303)  # fmt: skip
+            db.session.commit()
+            return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
+                                    update_id=item.id), code=303)  # fmt: skip
     items = [(u, service.progress(u)) for u in service.all_updates(campaign)]
     return render_template(
         "campaign_admin/updates.html",
@@ -374,7 +384,8 @@ def update_test(campaign_id: int, update_id: int):
     service.send_test(campaign, item, current_user.email, locale)
     db.session.commit()
     outbox.kick()
-    flash(_("A test was sent to %(email)s.", email=current_user.email))
+    # The address stays out of the flash message: flashes live in the session cookie.
+    flash(_("A test was sent to your address."))
     return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
                             update_id=item.id), code=303)  # fmt: skip
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
 from campaign.campaigns.services import localise
@@ -23,12 +23,16 @@ from campaign.i18n import URL_CODES
 from campaign.mail.models import OutboxMessage
 from campaign.markup import render_markdown
 from campaign.moderation import audit
-from campaign.security import make_token
+from campaign.signatures import links
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
+from campaign.urls import external_url
+from campaign.validation import text_problem
 
 LINK_PLACEHOLDER = "\x00UNSUBSCRIBE\x00"
 UPDATE_LOCALES = ("en", "zh_Hans", "zh_Hant")
+SUBJECT_MAX = 200
+BODY_MAX = 20_000
 
 
 class UpdateError(ValueError):
@@ -67,6 +71,15 @@ def save_update(
     """Create or change a draft; ``texts`` maps locale to (subject, body)."""
     if draft is not None and draft.state != "draft":
         raise UpdateError("already_sent")
+    for subject, body in texts.values():
+        # A line break in a subject would break every message's headers.
+        if (
+            len(subject) > SUBJECT_MAX
+            or len(body) > BODY_MAX
+            or text_problem(subject)
+            or text_problem(body, multiline=True)
+        ):
+            raise UpdateError("bad_text")
     written = {k: (s.strip(), b.strip()) for k, (s, b) in texts.items() if s.strip() and b.strip()}
     if not written:
         raise UpdateError("empty")
@@ -80,9 +93,9 @@ def save_update(
 
 
 def _unsubscribe_url(sig: Signature) -> str:
-    from campaign.signatures.services import external_url
-
-    token = make_token("unsubscribe", sig.id)
+    """A one-purpose link that stops updates to ``sig``; a fresh token for every mail."""
+    days = current_app.config["UNSUBSCRIBE_MAX_AGE_DAYS"]
+    token = links.issue("unsubscribe", days, signature_id=sig.id)
     return external_url("signatures.unsubscribe", lang=URL_CODES.get(sig.locale, "en"), token=token)
 
 
@@ -189,14 +202,6 @@ def progress(item: CampaignUpdate) -> Progress:
     )
     queued = rows.get("queued", 0) + rows.get("sending", 0)
     return Progress(item.recipients, rows.get("sent", 0), queued, rows.get("failed", 0))
-
-
-def unsubscribe(signature_id: int) -> bool:
-    """Stop updates to a supporter (idempotent); the signature itself stays."""
-    result = db.session.execute(
-        update(Signature).where(Signature.id == signature_id).values(updates=False)
-    )
-    return result.rowcount == 1
 
 
 def all_updates(campaign: Campaign, sent_only: bool = False) -> list[CampaignUpdate]:

@@ -24,6 +24,7 @@ from campaign.i18n import (
     set_language_cookie,
     use_language_prefix,
 )
+from campaign.urls import safe_target
 
 root = Blueprint("root", __name__)
 pages = Blueprint("pages", __name__, url_prefix="/<lang>", template_folder="templates")
@@ -46,9 +47,7 @@ def set_language(code: str):
     """Switch language on pages whose URL carries none (the staff area)."""
     if code not in LOCALES:
         return redirect(url_for("root.index"))
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
+    target = safe_target(request.args.get("next"), default="/")
     response = redirect(target, code=303)
     set_language_cookie(response, LOCALES[code], current_app.config["SESSION_COOKIE_SECURE"])
     return response

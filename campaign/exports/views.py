@@ -15,6 +15,7 @@ from campaign.campaigns.models import Campaign
 from campaign.countries import country_choices
 from campaign.exports import services
 from campaign.extensions import db
+from campaign.validation import DateInRange
 
 bp = Blueprint("exports", __name__, url_prefix="/staff/campaigns", template_folder="templates")
 guard(bp)
@@ -31,8 +32,8 @@ class ExportForm(FlaskForm):
     demand = SelectField(_l("Demand"), default="")
     state = SelectField(_l("State"), default="confirmed")
     country = SelectField(_l("Country"), default="")
-    signed_from = DateField(_l("Signed on or after"), validators=[Optional()])
-    signed_until = DateField(_l("Signed on or before"), validators=[Optional()])
+    signed_from = DateField(_l("Signed on or after"), validators=[Optional(), DateInRange()])
+    signed_until = DateField(_l("Signed on or before"), validators=[Optional(), DateInRange()])
     include_email = BooleanField(_l("Include e-mail addresses"))
 
     def validate_signed_until(self, field) -> None:  # noqa: ANN001

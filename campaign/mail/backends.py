@@ -5,6 +5,8 @@ from __future__ import annotations
 import smtplib
 import sys
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import default
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +32,8 @@ def build_message(row: OutboxMessage, sender: str, readable: bool = False) -> Em
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row.recipient
-    message["Subject"] = row.subject
+    # Forms refuse line breaks in subjects; this keeps an older row from failing forever.
+    message["Subject"] = one_line(row.subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"outbox{row.id}")
     message["Auto-Submitted"] = "auto-generated"
@@ -43,6 +46,11 @@ def build_message(row: OutboxMessage, sender: str, readable: bool = False) -> Em
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html", cte=cte)
     return message
+
+
+def one_line(value: str) -> str:
+    """``value`` with every run of whitespace, line breaks included, as one space."""
+    return " ".join(value.split())
 
 
 class FileBackend:
@@ -61,6 +69,20 @@ class FileBackend:
         partial = final.with_suffix(".part")
         partial.write_bytes(bytes(message))
         partial.replace(final)
+
+    def forget(self, recipient: str) -> int:
+        """Delete every file addressed to ``recipient`` (a supporter erased their data)."""
+        if not self.directory.is_dir():
+            return 0
+        parser = BytesHeaderParser(policy=default)
+        removed = 0
+        for path in self.directory.glob("*.eml"):
+            with path.open("rb") as fh:
+                headers = parser.parse(fh)
+            if str(headers.get("To", "")).strip().lower() == recipient.lower():
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 class ConsoleBackend:

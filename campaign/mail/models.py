@@ -18,6 +18,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed')", name="state_valid"),
         Index("ix_outbox_due", "state", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

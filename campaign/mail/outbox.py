@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, render_template
 from sqlalchemy import or_, select, update
@@ -34,9 +34,13 @@ def enqueue(
     template: str,
     kind: str,
     headers: dict[str, str] | None = None,
+    send_at: datetime | None = None,
     **context: object,
 ) -> OutboxMessage:
-    """Render ``template``.txt and .html and add the message to the session (no commit)."""
+    """Render ``template``.txt and .html and add the message to the session (no commit).
+
+    ``send_at`` defers delivery (a confirmation within the mail interval).
+    """
     row = OutboxMessage(
         recipient=recipient,
         subject=subject,
@@ -46,7 +50,7 @@ def enqueue(
         headers="\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
         state="queued",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=send_at or utcnow(),
     )
     db.session.add(row)
     return row

@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from campaign.validation import DateInRange
+
 
 class ActionForm(FlaskForm):
     """Apply one action to the selected signatures."""
@@ -23,6 +25,6 @@ class BulkForm(FlaskForm):
     ip_hash = StringField(_l("Network address hash"), validators=[Optional(), Length(max=64)])
     email_domain = StringField(_l("E-mail domain"), validators=[Optional(), Length(max=254)])
     country = StringField(_l("Country code"), validators=[Optional(), Length(max=2)])
-    since = DateTimeLocalField(_l("Signed from (UTC)"), validators=[Optional()])
-    until = DateTimeLocalField(_l("Signed before (UTC)"), validators=[Optional()])
+    since = DateTimeLocalField(_l("Signed from (UTC)"), validators=[Optional(), DateInRange()])
+    until = DateTimeLocalField(_l("Signed before (UTC)"), validators=[Optional(), DateInRange()])
     campaign = SelectField(_l("Campaign"), validators=[Optional()], validate_choice=False)

@@ -28,6 +28,8 @@ from campaign.moderation import services
 from campaign.moderation.forms import ActionForm, BulkForm
 from campaign.moderation.heuristics import REASONS
 from campaign.moderation.personal import mask_email, personal_data_kinds
+from campaign.urls import safe_target
+from campaign.validation import parse_id, parse_page
 
 bp = Blueprint("moderation", __name__, url_prefix="/staff", template_folder="templates")
 guard(bp)
@@ -36,8 +38,7 @@ KINDS = ("all", "comments", "held", "invalidated")
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name, ""))
 
 
 def _campaigns() -> list[Campaign]:
@@ -53,7 +54,7 @@ def queue():
         kind=kind if kind in KINDS else "all",
         campaign_id=_int_arg("campaign"),
         reason=request.args.get("reason", "") if request.args.get("reason") in REASONS else "",
-        page=_int_arg("page") or 1,
+        page=parse_page(request.args.get("page")),
     )
     items, total = services.queue_page(f)
     details = []
@@ -91,16 +92,11 @@ def act():
     if not form.validate_on_submit():
         abort(400)
     action, _sep, one = (request.form.get("action") or "").partition(":")
-    ids = (
-        [int(one)]
-        if one.isdigit()
-        else [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-    )
+    picked = [parse_id(one)] if one else [parse_id(i) for i in request.form.getlist("ids")]
+    ids = [i for i in picked if i is not None]
     if action not in services.ACTIONS:
         abort(400)
-    back = request.form.get("back") or url_for("moderation.queue")
-    if not back.startswith("/staff/"):
-        back = url_for("moderation.queue")
+    back = safe_target(request.form.get("back"), url_for("moderation.queue"), prefix="/staff/")
     if not ids:
         flash(_("Tick at least one item first."))
         return redirect(back, code=303)
@@ -117,7 +113,7 @@ def act():
 def _criteria(form: BulkForm) -> services.Criteria:
     campaign_id = form.campaign.data
     return services.Criteria(
-        campaign_id=int(campaign_id) if campaign_id and campaign_id.isdigit() else None,
+        campaign_id=parse_id(campaign_id),
         ip_hash=(form.ip_hash.data or "").strip(),
         email_domain=(form.email_domain.data or "").strip(),
         country=(form.country.data or "").strip(),
@@ -186,7 +182,7 @@ def _audit_filter() -> services.AuditFilter:
         action=request.args.get("action", "")[:40],
         actor=request.args.get("actor", "")[:254],
         object_type=request.args.get("object_type", "")[:40],
-        page=_int_arg("page") or 1,
+        page=parse_page(request.args.get("page")),
     )
 
 

@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import shutil
 import threading
 import zipfile
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import update
+from flask import current_app, g, has_app_context
+from sqlalchemy import select, update
 
 from campaign.extensions import db
 from campaign.moderation import audit
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
+from campaign.urls import public_base
 from campaign.visits.models import Visit
 
 log = logging.getLogger(__name__)
@@ -51,21 +51,46 @@ def zip_name(build: PacketBuild) -> str:
     return f"{build.visit.slug}-{build.key}.zip"
 
 
-def public_base_url() -> str:
-    """The address printed on letters: ``PUBLIC_URL``, else this request's host."""
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return base.rstrip("/")
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
-    return f"http://{host}:{port}"
+def _undelivered_builds(query):  # noqa: ANN001, ANN202 - a Select of PacketBuild
+    delivered = select(Packet.build_id).where(Packet.delivered_on.is_not(None))
+    return db.session.scalars(
+        query.where(
+            PacketBuild.files_removed_at.is_(None),
+            PacketBuild.state.in_(("done", "failed")),
+            PacketBuild.id.not_in(delivered),
+        )
+    ).all()
+
+
+def _remove_files(builds: list[PacketBuild], reason: str) -> int:
+    now = utcnow()
+    for build in builds:
+        shutil.rmtree(build_dir(build), ignore_errors=True)
+        build.files_removed_at = now
+        audit.record(None, "packet_build", build.id, "remove_files", reason)
+    return len(builds)
+
+
+def remove_undelivered_files(campaign_ids: set[int], reason: str) -> int:
+    """Delete the files of undelivered builds for these campaigns (a supporter erased).
+
+    Delivered packets are the record of what was handed over, and stay.
+    """
+    query = select(PacketBuild).join(Visit).where(Visit.campaign_id.in_(campaign_ids))
+    return _remove_files(list(_undelivered_builds(query)), reason)
+
+
+def purge_old_files(days: int) -> int:
+    """Delete the files of undelivered builds older than ``days``; returns how many."""
+    cutoff = utcnow() - timedelta(days=days)
+    query = select(PacketBuild).where(PacketBuild.created_at < cutoff)
+    return _remove_files(list(_undelivered_builds(query)), "retention")
 
 
 def create_build(visit: Visit, actor) -> PacketBuild:  # noqa: ANN001 - StaffUser or None
     """Record a new build of ``visit`` at the present moment (not started yet)."""
     build = PacketBuild(
-        base_url=public_base_url(),
+        base_url=public_base(),
         visit=visit,
         key=secrets.token_hex(8),
         state="queued",

@@ -41,6 +41,9 @@ class PacketBuild(db.Model):
     zip_sha256: Mapped[str] = mapped_column(String(64), default="")
     # The site's public address, printed on the letters as the verification link.
     base_url: Mapped[str] = mapped_column(String(300), default="")
+    # When the build's files were deleted (retention or a supporter's erasure); the record,
+    # its counts and hashes stay.
+    files_removed_at: Mapped[datetime | None]
 
     visit: Mapped[Visit] = relationship()
     packets: Mapped[list[Packet]] = relationship(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,42 +20,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from campaign.emails import normalise_email
+from campaign.validation import CleanText
 
 NAME_MAX = 200
 EMAIL_MAX = 254
 REGION_MAX = 200
 AFFILIATION_MAX = 200
 COMMENT_MAX = 2000
-
-# Line breaks are allowed in a comment only.
-_MULTILINE_OK = {"\n", "\r", "\t"}
-
-
-def text_problem(value: str, multiline: bool = False) -> str | None:
-    """Return why ``value`` is refused (control characters, broken encoding) or None."""
-    for char in value:
-        if multiline and char in _MULTILINE_OK:
-            continue
-        category = unicodedata.category(char)
-        if (
-            category in ("Cc", "Cs")
-            or char == "\ufffd"
-            or category == "Cn"
-            and (0xFDD0 <= ord(char) <= 0xFDEF or ord(char) & 0xFFFE == 0xFFFE)
-        ):
-            return "control"
-    return None
-
-
-class CleanText:
-    """Refuse control characters and characters that come from a broken encoding."""
-
-    def __init__(self, multiline: bool = False) -> None:
-        self.multiline = multiline
-
-    def __call__(self, form: FlaskForm, field: StringField) -> None:
-        if field.data and text_problem(field.data, self.multiline):
-            raise ValidationError(_l("This field contains characters that cannot be stored."))
 
 
 def checked_email(field: EmailField) -> str | None:
@@ -106,7 +75,7 @@ class SignForm(FlaskForm):
         validators=[
             DataRequired(_l("Please give your name.")),
             Length(max=NAME_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(),
+            CleanText(signer=True),
         ],
     )
     email = EmailField(
@@ -128,7 +97,7 @@ class SignForm(FlaskForm):
         filters=[_strip],
         validators=[
             Length(max=REGION_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(),
+            CleanText(signer=True),
         ],
     )
     affiliation = StringField(
@@ -136,7 +105,7 @@ class SignForm(FlaskForm):
         filters=[_strip],
         validators=[
             Length(max=AFFILIATION_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(),
+            CleanText(signer=True),
         ],
     )
     comment = TextAreaField(
@@ -144,7 +113,7 @@ class SignForm(FlaskForm):
         filters=[_strip],
         validators=[
             Length(max=COMMENT_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(multiline=True),
+            CleanText(multiline=True, signer=True),
         ],
     )
     demands = MultiCheckboxField(_l("The demands you sign"), coerce=int)

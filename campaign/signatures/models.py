@@ -32,6 +32,8 @@ class Signature(db.Model):
         Index("ix_signatures_campaign_state", "campaign_id", "state", "confirmed_at"),
         # Letter packets read named supporters country by country, in name order.
         Index("ix_signatures_letters", "campaign_id", "country", "sort_name"),
+        # Never give an erased row's id to a new one (SQLite reuses the highest rowid).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +62,7 @@ class Signature(db.Model):
     ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
-    # When the last confirmation mail was queued; limits mail to one address.
+    # When the latest confirmation mail goes (or went) out; limits mail to one address.
     mailed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -86,3 +88,85 @@ class SignatureDemand(db.Model):
     confirmed_at: Mapped[datetime | None]
 
     signature: Mapped[Signature] = relationship(back_populates="demands")
+
+
+SUBMISSION_STATES = ("pending", "applied", "merged")
+
+
+class Submission(db.Model):
+    """One submission of the signing form, kept apart until its own link is opened.
+
+    The confirmation link names one submission: opening it applies exactly these details
+    and demands to the signature, whatever was submitted for the same address since.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'applied', 'merged')", name="state_valid"),
+        CheckConstraint("display IN ('full', 'initials', 'anonymous')", name="display_valid"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str] = mapped_column(String(200), default="")
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    display: Mapped[str] = mapped_column(String(10), default="full")
+    name_in_letters: Mapped[bool] = mapped_column(default=False)
+    updates: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    # Demand ids, comma-separated, in ascending order.
+    demand_ids: Mapped[str] = mapped_column(String(2000), default="")
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    # pending: its link is out (or about to be); applied: its link was used;
+    # merged: folded into a later submission before its mail went out.
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    # The outbox message carrying its link; a deferred one can still be folded.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+
+    @property
+    def demand_list(self) -> list[int]:
+        """The demand ids as integers."""
+        return [int(d) for d in self.demand_ids.split(",") if d]
+
+
+TOKEN_PURPOSES = ("confirm", "erase", "unsubscribe", "my")
+
+
+class LinkToken(db.Model):
+    """An opaque token mailed in a link, stored only as its SHA-256 digest.
+
+    Bound to one purpose and one record (a submission, a signature, or for erasure an
+    address); it expires, and dies with its record.
+    """
+
+    __tablename__ = "link_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "purpose IN ('confirm', 'erase', 'unsubscribe', 'my')", name="purpose_valid"
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    # Erasure links name an address (normalised), not one signature.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

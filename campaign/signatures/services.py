@@ -2,17 +2,22 @@
 
 Every submission is answered the same way, whether or not the address had signed before:
 the difference only shows in the e-mail, which reaches the owner of the address alone.
+
+A submission is kept as its own row until the link mailed for it is opened; the link
+applies exactly that submission's details and demands. Until then nothing submitted for
+an address changes what is stored or counted for it, so a stranger who types someone
+else's address can neither confirm for them nor rewrite what they confirm.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaign.campaigns.models import Campaign
@@ -20,11 +25,14 @@ from campaign.campaigns.services import localise
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail import outbox
+from campaign.mail.models import OutboxMessage
 from campaign.moderation.heuristics import canonical_mailbox, hold_reasons
 from campaign.names import sort_key
-from campaign.security import TokenError, make_token, read_token
-from campaign.signatures.models import Signature, SignatureDemand
+from campaign.security import TokenError
+from campaign.signatures import links
+from campaign.signatures.models import LinkToken, Signature, SignatureDemand, Submission
 from campaign.timeutil import utcnow
+from campaign.urls import external_url
 
 
 @dataclass
@@ -44,109 +52,187 @@ class SignatureInput:
     locale: str
 
 
-def _apply_details(sig: Signature, data: SignatureInput) -> None:
-    sig.name = data.name
-    sig.sort_name = sort_key(data.name)
-    sig.country = data.country
-    sig.region = data.region
-    sig.affiliation = data.affiliation
-    sig.comment = data.comment
-    sig.comment_state = "pending" if data.comment else "none"
-    sig.display = data.display
-    sig.name_in_letters = data.name_in_letters
-    sig.updates = data.updates
-    sig.locale = data.locale
+_DETAILS = (
+    "name",
+    "country",
+    "region",
+    "affiliation",
+    "comment",
+    "display",
+    "name_in_letters",
+    "updates",
+    "locale",
+)
 
 
-def _add_demands(sig: Signature, demand_ids: list[int]) -> None:
-    have = {link.demand_id for link in sig.demands}
-    for demand_id in sorted(set(demand_ids) - have):
-        sig.demands.append(SignatureDemand(demand_id=demand_id))
+def _apply_details(sig: Signature, source: SignatureInput | Submission) -> None:
+    """Copy a submission's details onto the signature (the comment waits for review)."""
+    if source.comment != sig.comment or not sig.comment_state:
+        sig.comment_state = "pending" if source.comment else "none"
+    for field in _DETAILS:
+        setattr(sig, field, getattr(source, field))
+    sig.sort_name = sort_key(source.name)
 
 
-def _record(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Signature:
-    """Insert or extend the signature for ``data.email`` (no commit)."""
-    sig = db.session.scalar(
-        select(Signature).where(Signature.campaign_id == campaign.id, Signature.email == data.email)
-    )
-    if sig is None:
-        sig = Signature(
-            campaign_id=campaign.id,
-            email=data.email,
-            email_domain=data.email.rpartition("@")[2],
-            mailbox_key=canonical_mailbox(data.email),
-            ip_hash=ip_hash,
-        )
-        _apply_details(sig, data)
-        _add_demands(sig, data.demand_ids)
-        db.session.add(sig)
-    elif sig.state == "unconfirmed":
-        # Nobody confirmed anything yet: the latest submission's details win.
-        _apply_details(sig, data)
-        sig.ip_hash = ip_hash
-        _add_demands(sig, data.demand_ids)
-    else:
-        # Confirmed (or held, or invalidated): only new demands are added, pending a click.
-        _add_demands(sig, data.demand_ids)
-    db.session.flush()
-    return sig
+def _find_or_create(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Signature:
+    """The signature row for ``data.email`` on ``campaign``, created unconfirmed if new.
 
-
-def submit_signature(
-    campaign: Campaign, data: SignatureInput, ip_hash: str | None
-) -> Signature | None:
-    """Record a submission and queue its confirmation mail; the caller commits.
-
-    Returns the signature, or None when a mail to that address went out moments ago
-    (so the form cannot be used to flood someone's mailbox).
+    A new row takes the first submission's details, but it is neither counted nor shown
+    until a link is opened; an existing row is not touched.
     """
+    query = select(Signature).where(
+        Signature.campaign_id == campaign.id, Signature.email == data.email
+    )
+    sig = db.session.scalar(query)
+    if sig is not None:
+        return sig
     try:
         with db.session.begin_nested():
-            sig = _record(campaign, data, ip_hash)
+            sig = Signature(
+                campaign_id=campaign.id,
+                email=data.email,
+                email_domain=data.email.rpartition("@")[2],
+                mailbox_key=canonical_mailbox(data.email),
+                ip_hash=ip_hash,
+            )
+            _apply_details(sig, data)
+            db.session.add(sig)
+            db.session.flush()
     except IntegrityError:
-        # Another request inserted the same address concurrently: extend that one.
-        sig = _record(campaign, data, ip_hash)
-    interval = timedelta(seconds=current_app.config["CONFIRM_MAIL_INTERVAL_SECONDS"])
-    now = utcnow()
-    if sig.mailed_at and now - sig.mailed_at < interval:
-        return None
-    sig.mailed_at = now
-    _queue_confirmation(campaign, sig, data.demand_ids)
+        # Another request inserted the same address concurrently: use that row.
+        sig = db.session.scalar(query)
     return sig
 
 
-def _queue_confirmation(campaign: Campaign, sig: Signature, demand_ids: list[int]) -> None:
-    token = make_token("confirm", [sig.id, sorted(set(demand_ids))])
-    with force_locale(sig.locale):
-        view = localise(campaign, sig.locale)
-        wanted = set(demand_ids)
-        already = {link.demand_id for link in sig.demands if link.confirmed_at is not None}
-        link = external_url("signatures.confirm", lang=URL_CODES[sig.locale], token=token)
-        outbox.enqueue(
+def _fold_deferred(sig: Signature, into: Submission, now: datetime) -> None:
+    """Fold submissions whose mail has not gone out yet into ``into``.
+
+    Their links were never sent, so nobody can hold them; their demands join the newer
+    submission, so nothing asked for within the mail interval is lost.
+    """
+    waiting = db.session.scalars(
+        select(Submission)
+        .join(OutboxMessage, OutboxMessage.id == Submission.message_id)
+        .where(
+            Submission.signature_id == sig.id,
+            Submission.state == "pending",
+            Submission.id != into.id,
+            OutboxMessage.state == "queued",
+            OutboxMessage.attempts == 0,
+            OutboxMessage.next_attempt_at > now,
+        )
+    ).all()
+    demands = set(into.demand_list)
+    for old in waiting:
+        taken = db.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.id == old.message_id, OutboxMessage.state == "queued"
+            )
+        ).rowcount
+        if not taken:
+            continue  # a worker is sending it right now: it stays as it is
+        demands |= set(old.demand_list)
+        old.state = "merged"
+        old.message_id = None
+        db.session.execute(delete(LinkToken).where(LinkToken.submission_id == old.id))
+    into.demand_ids = ",".join(str(d) for d in sorted(demands))
+
+
+def _send_time(sig: Signature, submission: Submission, now: datetime) -> datetime:
+    """When this submission's mail may go: at once, or once the mail interval has passed."""
+    interval = timedelta(seconds=current_app.config["CONFIRM_MAIL_INTERVAL_SECONDS"])
+    last = sig.mailed_at
+    if last is None or now >= last + interval:
+        return now
+    if last > now:
+        # A deferred mail is waiting: this submission replaces it, at the same time.
+        _fold_deferred(sig, submission, now)
+        return last
+    return last + interval
+
+
+def submit_signature(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Submission:
+    """Record a submission and queue the mail that confirms it; the caller commits.
+
+    At most one confirmation mail per address goes out per ``CONFIRM_MAIL_INTERVAL_SECONDS``;
+    a submission within the interval is mailed when it ends, together with the demands of
+    any other submission that arrived meanwhile.
+    """
+    sig = _find_or_create(campaign, data, ip_hash)
+    submission = Submission(
+        signature_id=sig.id,
+        demand_ids=",".join(str(d) for d in sorted(set(data.demand_ids))),
+        ip_hash=ip_hash,
+        **{field: getattr(data, field) for field in _DETAILS},
+    )
+    db.session.add(submission)
+    db.session.flush()
+    now = utcnow()
+    send_at = _send_time(sig, submission, now)
+    sig.mailed_at = send_at
+    _queue_confirmation(campaign, sig, submission, send_at)
+    db.session.flush()
+    return submission
+
+
+def _queue_confirmation(
+    campaign: Campaign, sig: Signature, submission: Submission, send_at: datetime
+) -> None:
+    days = current_app.config["CONFIRM_MAX_AGE_DAYS"]
+    token = links.issue("confirm", days, submission_id=submission.id)
+    locale = submission.locale
+    wanted = set(submission.demand_list)
+    already = {link.demand_id for link in sig.demands if link.confirmed_at is not None}
+    with force_locale(locale):
+        view = localise(campaign, locale)
+        message = outbox.enqueue(
             recipient=sig.email,
             subject=_("Please confirm your signature: %(title)s", title=view.title),
             template="mail/confirm",
             kind="confirm",
+            send_at=send_at,
             campaign=view,
-            signature=sig,
+            submission=submission,
             demands=[d for d in view.demands if d.id in wanted],
             nothing_new=wanted <= already,
-            link=link,
-            days=current_app.config["CONFIRM_MAX_AGE_DAYS"],
+            link=external_url("signatures.confirm", lang=URL_CODES[locale], token=token),
+            days=days,
         )
+    db.session.flush()
+    submission.message_id = message.id
 
 
-def external_url(endpoint: str, **values: object) -> str:
-    """An absolute URL, on ``PUBLIC_URL`` when set (behind a proxy), else the request host."""
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+@dataclass
+class PendingConfirmation:
+    """What a confirmation link would apply, shown before the supporter presses the button."""
+
+    submission: Submission
+    signature: Signature
+    campaign: Campaign
+
+    @property
+    def applied(self) -> bool:
+        """The link was used already: opening it again only says thank you."""
+        return self.submission.state == "applied"
+
+
+def open_confirmation(token: str) -> PendingConfirmation:
+    """The submission a confirmation link names; changes nothing.
+
+    Raises ``TokenExpired`` or ``TokenError`` (also when the signature was erased).
+    """
+    row = links.resolve("confirm", token)
+    submission = db.session.get(Submission, row.submission_id) if row.submission_id else None
+    if submission is None:
+        raise TokenError("no such submission")
+    sig = db.session.get(Signature, submission.signature_id)
+    campaign = db.session.get(Campaign, sig.campaign_id)
+    return PendingConfirmation(submission=submission, signature=sig, campaign=campaign)
 
 
 @dataclass
 class Confirmation:
-    """The outcome of opening a confirmation link."""
+    """The outcome of confirming by a link."""
 
     signature: Signature
     campaign: Campaign
@@ -154,36 +240,45 @@ class Confirmation:
 
 
 def confirm_signature(token: str) -> Confirmation:
-    """Confirm the signature and demands a token names. Idempotent.
+    """Apply the submission a link names: its details and its demands. Idempotent.
 
     Raises ``TokenExpired`` or ``TokenError`` (also when the signature was erased).
     """
-    max_age = current_app.config["CONFIRM_MAX_AGE_DAYS"] * 86400
-    payload = read_token("confirm", token, max_age)
-    try:
-        signature_id, demand_ids = int(payload[0]), [int(d) for d in payload[1]]
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
-        raise TokenError("malformed payload") from exc
-    sig = db.session.get(Signature, signature_id)
-    if sig is None:
-        raise TokenError("no such signature")
+    pending = open_confirmation(token)
+    submission, sig = pending.submission, pending.signature
+    if pending.applied:
+        return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=0)
     now = utcnow()
+    _apply_details(sig, submission)
+    sig.ip_hash = submission.ip_hash
     if sig.state == "unconfirmed":
         reasons = hold_reasons(sig)
         # A suspicious signature is kept and held for a moderator, never dropped.
         sig.state = "held" if reasons else "confirmed"
         sig.hold_reasons = ",".join(reasons)
         sig.confirmed_at = now
-    result = db.session.execute(
-        update(SignatureDemand)
-        .where(
-            SignatureDemand.signature_id == sig.id,
-            SignatureDemand.demand_id.in_(demand_ids),
-            SignatureDemand.confirmed_at.is_(None),
-        )
-        .values(confirmed_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
+    signable = {d.id for d in pending.campaign.demands}
+    have = {link.demand_id: link for link in sig.demands}
+    newly = 0
+    for demand_id in submission.demand_list:
+        if demand_id not in signable:
+            continue  # deleted since the submission
+        link = have.get(demand_id)
+        if link is None:
+            sig.demands.append(SignatureDemand(demand_id=demand_id, confirmed_at=now))
+            newly += 1
+        elif link.confirmed_at is None:
+            link.confirmed_at = now
+            newly += 1
+    submission.state = "applied"
+    submission.applied_at = now
     db.session.flush()
-    campaign = db.session.get(Campaign, sig.campaign_id)
-    return Confirmation(signature=sig, campaign=campaign, newly_confirmed=result.rowcount)
+    return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=newly)
+
+
+def stop_updates(signature_id: int) -> bool:
+    """Stop updates to a supporter (idempotent); the signature itself stays."""
+    result = db.session.execute(
+        update(Signature).where(Signature.id == signature_id).values(updates=False)
+    )
+    return result.rowcount == 1

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 
 from campaign.campaigns.pages import render_campaign_page, sign_form
@@ -10,24 +19,26 @@ from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
 from campaign.mail import outbox
-from campaign.security import (
-    TokenError,
-    TokenExpired,
-    client_address,
-    hash_address,
-    read_token,
-)
+from campaign.security import TokenError, TokenExpired, client_address, hash_address
 from campaign.settings import signing_paused
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.erasure import (
-    ERASE_MAX_AGE_DAYS,
+    after_erasure,
     email_from_erase_token,
     request_erasure,
     signatures_of,
 )
 from campaign.signatures.erasure import erase as erase_signatures
 from campaign.signatures.forms import EraseRequestForm
-from campaign.signatures.services import SignatureInput, confirm_signature, submit_signature
+from campaign.signatures.links import resolve as resolve_link
+from campaign.signatures.services import (
+    SignatureInput,
+    confirm_signature,
+    open_confirmation,
+    stop_updates,
+    submit_signature,
+)
+from campaign.urls import external_url
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang>", template_folder="templates")
 use_language_prefix(bp)
@@ -88,25 +99,55 @@ def check_email(slug: str):
     return _noindex(render_template("signatures/check_email.html", view=view))
 
 
+def _link_problem(exc: TokenError):
+    """The page for a link that is unknown (404) or past its time (410)."""
+    expired = isinstance(exc, TokenExpired)
+    page = render_template("signatures/link_problem.html", expired=expired)
+    return _noindex(page, 410 if expired else 404)
+
+
 @bp.get("/confirm/<token>")
-def confirm(token: str):
-    """Confirm by the mailed link (idempotent), then thank the supporter."""
-    g.writes = True  # a GET that writes: take SQLite's write lock up front
+def confirm_page(token: str):
+    """Show what the link would confirm, with one button; changes nothing.
+
+    Mail scanners fetch every link in a message (and some send HEAD): only a person
+    pressing the button confirms.
+    """
     try:
-        result = confirm_signature(token)
-    except TokenExpired:
-        return _noindex(render_template("signatures/link_problem.html", expired=True), 410)
-    except TokenError:
-        return _noindex(render_template("signatures/link_problem.html", expired=False), 404)
-    db.session.commit()
-    view = localise(result.campaign, str(get_locale()))
-    share_url = url_for("campaigns.show", slug=result.campaign.slug, _external=True)
+        pending = open_confirmation(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    view = localise(pending.campaign, str(get_locale()))
+    if pending.applied:
+        return _thanks(view, pending.signature)
+    wanted = set(pending.submission.demand_list)
     return _noindex(
         render_template(
-            "signatures/thanks.html",
+            "signatures/confirm.html",
             view=view,
-            signature=result.signature,
-            share_url=share_url,
+            submission=pending.submission,
+            demands=[d for d in view.demands if d.id in wanted],
+        )
+    )
+
+
+@bp.post("/confirm/<token>")
+@csrf.exempt  # the token is the proof; a CSRF token would fail in cookie-less browsers
+def confirm(token: str):
+    """Apply the submission the link names (idempotent), then thank the supporter."""
+    try:
+        confirm_signature(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    db.session.commit()
+    return redirect(url_for("signatures.confirm_page", token=token), code=303)
+
+
+def _thanks(view, signature):  # noqa: ANN001 - a CampaignView and a Signature
+    share_url = external_url("campaigns.show", slug=view.slug)
+    return _noindex(
+        render_template(
+            "signatures/thanks.html", view=view, signature=signature, share_url=share_url
         )
     )
 
@@ -120,7 +161,8 @@ def erase_request():
     request_erasure(form.normalised_email, str(get_locale()))
     db.session.commit()
     outbox.kick()
-    return _noindex(render_template("signatures/erase_sent.html", days=ERASE_MAX_AGE_DAYS))
+    days = current_app.config["ERASE_MAX_AGE_DAYS"]
+    return _noindex(render_template("signatures/erase_sent.html", days=days))
 
 
 @bp.route("/erase/<token>", methods=["GET", "POST"])
@@ -128,13 +170,12 @@ def erase(token: str):
     """Show what will be erased (GET), erase it (POST). Nothing changes on GET."""
     try:
         email = email_from_erase_token(token)
-    except TokenExpired:
-        return _noindex(render_template("signatures/link_problem.html", expired=True), 410)
-    except TokenError:
-        return _noindex(render_template("signatures/link_problem.html", expired=False), 404)
+    except TokenError as exc:
+        return _link_problem(exc)
     if request.method == "POST":
         erase_signatures(email)
         db.session.commit()
+        after_erasure()
         clear_cache()
         return _noindex(render_template("signatures/erase.html", done=True))
     count = signatures_of(email)
@@ -142,16 +183,15 @@ def erase(token: str):
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the signed token is the proof; mail clients POST here (RFC 8058)
+@csrf.exempt  # the token is the proof; mail clients POST here (RFC 8058)
 def unsubscribe(token: str):
-    """Stop updates by the mailed link or the one-click header; the signature stays."""
-    from campaign.campaigns.updates import unsubscribe as stop_updates
-
-    g.writes = True
+    """Stop updates: a page with one button (GET changes nothing), or the one-click POST."""
     try:
-        signature_id = int(read_token("unsubscribe", token, 10 * 365 * 86400))
-    except (TokenError, TypeError, ValueError):
-        return _noindex(render_template("signatures/link_problem.html", expired=False), 404)
-    stop_updates(signature_id)
+        row = resolve_link("unsubscribe", token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    if request.method != "POST":  # GET, and the HEAD that Flask answers with it
+        return _noindex(render_template("signatures/unsubscribe.html"))
+    stop_updates(row.signature_id)
     db.session.commit()
     return _noindex(render_template("signatures/unsubscribed.html"))

@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from campaign.campaigns.editor import SLUG_PATTERN
 from campaign.campaigns.staff_forms import REQUIRED
 from campaign.i18n import NATIVE_NAMES
-from campaign.signatures.forms import CleanText
+from campaign.validation import CleanText, DateInRange
 from campaign.visits.models import PAPER_SIZES
 
 LANGUAGES = NATIVE_NAMES
@@ -93,12 +93,12 @@ class VisitForm(FlaskForm):
     campaign_id = SelectField(_l("Campaign"), coerce=int)
     title = _text(_l("Title"), max_length=300)
     place = _text(_l("Place"))
-    starts_on = DateField(_l("First day"), validators=[InputRequired(REQUIRED)])
-    ends_on = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
+    starts_on = DateField(_l("First day"), validators=[InputRequired(REQUIRED), DateInRange()])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(REQUIRED), DateInRange()])
     deadline = DateField(
         _l("Delivery deadline"),
         description=_l("The day by which the packets must be in the officials' hands."),
-        validators=[InputRequired(REQUIRED)],
+        validators=[InputRequired(REQUIRED), DateInRange()],
     )
     paper = SelectField(
         _l("Paper size"), choices=[SelectChoice(p, p) for p in PAPER_SIZES], default="A4"
@@ -151,7 +151,9 @@ DELIVERY_METHODS = {
 class DeliveryForm(FlaskForm):
     """How and when a packet reached its official."""
 
-    delivered_on = DateField(_l("Delivered on"), validators=[InputRequired(REQUIRED)])
+    delivered_on = DateField(
+        _l("Delivered on"), validators=[InputRequired(REQUIRED), DateInRange()]
+    )
     how = SelectField(_l("How"), choices=[SelectChoice(k, v) for k, v in DELIVERY_METHODS.items()])
     note = TextAreaField(
         _l("Note (optional)"), validators=[Length(max=2000), CleanText(multiline=True)]

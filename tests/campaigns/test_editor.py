@@ -8,7 +8,7 @@ from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
 from campaign.moderation.models import ModerationEvent
 from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import confirm_link, csrf_token, deliver, mails, sign
+from tests.conftest import confirm, confirm_link, csrf_token, deliver, mails, sign
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_a_signed_demand_is_retired_never_deleted(app, client, organiser, draft)
     public = app.test_client()
     sign(public, seeded_like)
     deliver(app)
-    public.get(confirm_link(mails(app)[0]))
+    confirm(public, confirm_link(mails(app)[0]))
     response = client.post(
         f"/staff/campaigns/{draft}/demands/{first}", data={"op": "delete", "csrf_token": organiser}
     )
@@ -165,7 +165,7 @@ def test_state_transitions_and_what_the_public_sees(app, client, organiser, draf
     seeded_like = {"slug": "free-the-lawyers", "demand_ids": demand_ids(app, draft)}
     sign(public, seeded_like)
     deliver(app)
-    public.get(confirm_link(mails(app)[0]))
+    confirm(public, confirm_link(mails(app)[0]))
     late_token = csrf_token(public, "/en/c/free-the-lawyers/")
 
     with app.app_context():

@@ -12,7 +12,7 @@ from campaign.security import hash_address
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
 from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import SEED_SLUG, confirm_link, deliver, mails, sign
+from tests.conftest import SEED_SLUG, confirm, confirm_link, deliver, mails, sign
 
 
 def sign_and_confirm(client, app, seeded, **fields):
@@ -20,7 +20,7 @@ def sign_and_confirm(client, app, seeded, **fields):
     before = len(mails(app))
     assert sign(client, seeded, **fields).status_code == 303
     deliver(app)
-    client.get(confirm_link(mails(app)[before]))
+    confirm(client, confirm_link(mails(app)[before]))
     with app.app_context():
         email = fields.get("email", "jane@example.org").strip().casefold()
         sig = db.session.scalar(db.select(Signature).where(Signature.email == email))

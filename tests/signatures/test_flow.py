@@ -6,7 +6,7 @@ import pytest
 
 from campaign.extensions import db
 from campaign.signatures.models import Signature
-from tests.conftest import SEED_SLUG, confirm_link, deliver, mails, sign
+from tests.conftest import SEED_SLUG, confirm, confirm_link, deliver, mails, sign
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_sign_confirm_count_in_each_language(client, app, seeded, lang, subject_
     assert link.startswith(f"/{lang}/")
     assert link in html_part
 
-    thanks = client.get(link)
+    thanks = confirm(client, link)
     assert thanks.status_code == 200
     assert thanks_word in thanks.get_data(as_text=True)
     assert thanks.headers["X-Robots-Tag"].startswith("noindex")
@@ -54,8 +54,8 @@ def test_confirmation_link_is_idempotent(client, app, seeded):
     sign(client, seeded)
     deliver(app)
     link = confirm_link(mails(app)[0])
-    assert client.get(link).status_code == 200
-    assert client.get(link).status_code == 200
+    assert confirm(client, link).status_code == 200
+    assert confirm(client, link).status_code == 200
     assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 1
 
 
@@ -63,7 +63,7 @@ def test_subset_of_demands_counts_only_those(client, app, seeded):
     first, third = seeded["demand_ids"][0], seeded["demand_ids"][2]
     sign(client, seeded, demands=[str(first), str(third)])
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
     counts = {
         d["id"]: d["signatures"]
         for d in client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["demands"]
@@ -77,7 +77,7 @@ def test_signing_again_adds_demands_and_never_counts_twice(client, app, seeded):
     ids = seeded["demand_ids"]
     sign(client, seeded, demands=[str(ids[0])])
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
 
     # Later, the same address (written differently) signs two more demands.
     sign(client, seeded, email="  JANE@example.ORG", demands=[str(ids[0]), str(ids[1])])
@@ -93,7 +93,7 @@ def test_signing_again_adds_demands_and_never_counts_twice(client, app, seeded):
     # Not counted until the owner of the address confirms.
     data = client.get(f"/api/v1/campaigns/{SEED_SLUG}").json
     assert data["demands"][1]["signatures"] == 0
-    client.get(confirm_link(mails(app)[1]))
+    confirm(client, confirm_link(mails(app)[1]))
     data = client.get(f"/api/v1/campaigns/{SEED_SLUG}").json
     assert data["signatures"] == 1
     assert [d["signatures"] for d in data["demands"][:3]] == [1, 1, 0]
@@ -104,7 +104,7 @@ def test_signing_again_adds_demands_and_never_counts_twice(client, app, seeded):
 def test_resigning_cannot_change_a_confirmed_signers_details(client, app, seeded):
     sign(client, seeded, name="Jane Doe")
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
     sign(client, seeded, name="Somebody Else", display="full")
     with app.app_context():
         assert db.session.scalar(db.select(Signature.name)) == "Jane Doe"
@@ -113,7 +113,7 @@ def test_resigning_cannot_change_a_confirmed_signers_details(client, app, seeded
 def test_answer_is_the_same_whether_or_not_the_address_signed(client, app, seeded):
     sign(client, seeded)
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
 
     known = sign(client, seeded, email="jane@example.org")
     unknown = sign(client, seeded, email="someone-new@example.org")
@@ -132,7 +132,7 @@ def test_markup_in_names_is_stored_as_typed_and_escaped(client, app, seeded):
     message = mails(app)[0]
     assert hostile in message.get_body(("plain",)).get_content()
     assert "<script>alert" not in message.get_body(("html",)).get_content()
-    client.get(confirm_link(message))
+    confirm(client, confirm_link(message))
     with app.app_context():
         sig = db.session.scalar(db.select(Signature))
         assert sig.name == hostile
@@ -151,7 +151,7 @@ def test_display_choices_on_the_public_list(client, app, seeded):
         sign(client, seeded, name=name, email=address, display=display)
     deliver(app)
     for message in mails(app):
-        client.get(confirm_link(message))
+        confirm(client, confirm_link(message))
     page = client.get("/en/").get_data(as_text=True)
     assert "Alice Walker" in page
     assert "B. M. J." in page
@@ -163,7 +163,7 @@ def test_display_choices_on_the_public_list(client, app, seeded):
 def test_comments_stay_hidden_until_approved(client, app, seeded):
     sign(client, seeded, comment="Free them all")
     deliver(app)
-    client.get(confirm_link(mails(app)[0]))
+    confirm(client, confirm_link(mails(app)[0]))
     assert "Free them all" not in client.get("/en/").get_data(as_text=True)
     with app.app_context():
         sig = db.session.scalar(db.select(Signature))
