@@ -554,6 +554,7 @@ def app_environment(tmp: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp / 'app.db'}",
         MAIL_FILE_DIR=str(tmp / "mail"),
         OUTBOX_AUTOSEND="false",
+        PUBLIC_URL="http://127.0.0.1",
         PYTHONDONTWRITEBYTECODE="1",
     )
     env.pop("REDIS_URL", None)
@@ -794,7 +795,7 @@ def bench_counts(
 
     Runs in this process on a copy of the seeded database that no server touches.
     """
-    keys = ("APP_ENV", "SECRET_KEY", "MAIL_FILE_DIR", "OUTBOX_AUTOSEND")
+    keys = ("APP_ENV", "SECRET_KEY", "MAIL_FILE_DIR", "OUTBOX_AUTOSEND", "PUBLIC_URL")
     os.environ.update({k: env[k] for k in keys})
     os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
     # Imported only now: the configuration reads the environment at import time.

@@ -19,10 +19,12 @@ TOKEN_PATH = re.compile(r"(/(?:confirm|erase|unsubscribe|my)/)[^/\s?\"'#]+")
 QUERY = re.compile(r"(/[^\s?\"']*)\?[^\s\"']*")
 EMAIL = re.compile(r"[\w.!#$%&'*+/=^`{|}~-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+# Full (eight groups) or compressed ("::") forms, with an optional IPv4 tail; a time
+# such as 2026:20:42:35 has neither.
 IPV6 = re.compile(
-    r"(?<![\w:])(?:(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}"
-    r"|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{1,4})*::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?)"
-    r"(?![\w:])"
+    r"(?<![\w:.])(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
+    r"|(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?"
+    r"(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.])"
 )
 
 
@@ -31,8 +33,8 @@ def redact(text: str) -> str:
     text = TOKEN_PATH.sub(r"\1[token]", text)
     text = QUERY.sub(r"\1?[query]", text)
     text = EMAIL.sub("[email]", text)
-    text = IPV4.sub("[address]", text)
-    return IPV6.sub("[address]", text)
+    text = IPV6.sub("[address]", text)
+    return IPV4.sub("[address]", text)
 
 
 _installed = False

@@ -34,9 +34,9 @@ def text_problem(value: str, multiline: bool = False, signer: bool = False) -> s
     """Why ``value`` is refused, or None.
 
     ``newline``: a line break in a single-line field; ``control``: another control
-    character, a surrogate or a non-character from a broken encoding. With ``signer``: ``bidi`` for a
-    directional override, ``format`` for another invisible format character, and
-    ``invisible`` when nothing in it would show.
+    character, a surrogate or a non-character from a broken encoding. With ``signer``:
+    ``bidi`` for a directional override, ``format`` for another invisible format
+    character, and ``invisible`` when nothing in it would show.
     """
     visible = False
     for char in value:
