@@ -153,3 +153,29 @@ def test_autosend_delivers_after_the_request_without_a_worker(client, app, seede
     finally:
         app.config["OUTBOX_AUTOSEND"] = False
     assert len(mails(app)) == 1
+
+
+class ErasedWhileSending:
+    """A mail server during whose delivery the supporter erases their data."""
+
+    def __init__(self, app):
+        self.app = app
+        self.sent = []
+
+    def send(self, message):
+        from sqlalchemy import delete
+
+        with db.engine.begin() as conn:  # another transaction, as the erasing request's
+            conn.execute(delete(OutboxMessage))
+        self.sent.append(message)
+
+
+def test_a_message_erased_while_being_sent_ends_the_pass_cleanly(client, app, seeded):
+    """The erasure can write during the send (no lock is held) and the pass ends well."""
+    _queue_one(client, seeded)
+    with app.app_context():
+        backend = ErasedWhileSending(app)
+        report = outbox.deliver_due(backend=backend)
+        assert report.sent == 1
+        assert len(backend.sent) == 1
+        assert db.session.scalar(db.select(OutboxMessage)) is None

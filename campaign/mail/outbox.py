@@ -104,26 +104,33 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
         if not _claim(row_id):
             continue
         row = db.session.get(OutboxMessage, row_id)
+        if row is None:
+            db.session.commit()
+            continue  # erased between the claim and now
+        attempts = row.attempts + 1
+        message = build_message(row, sender, readable=getattr(backend, "readable", False))
+        # End the transaction before talking to the mail server: on SQLite it holds the
+        # write lock, and signing must not wait for an SMTP round trip.
+        db.session.expunge(row)
+        db.session.commit()
         try:
-            readable = getattr(backend, "readable", False)
-            backend.send(build_message(row, sender, readable=readable))
+            backend.send(message)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the message queued
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if row.attempts >= max_attempts:
-                row.state = "failed"
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if attempts >= max_attempts:
+                values = {"state": "failed"}
                 report.gave_up += 1
             else:
-                row.state = "queued"
-                row.next_attempt_at = utcnow() + backoff(row.attempts)
+                values = {"state": "queued", "next_attempt_at": utcnow() + backoff(attempts)}
                 report.failed += 1
-            log.warning("mail %s to outbox failed (attempt %s): %s", row.id, row.attempts, exc)
+            values.update(attempts=attempts, last_error=error)
+            log.warning("mail %s to outbox failed (attempt %s): %s", row_id, attempts, exc)
         else:
-            row.attempts += 1
-            row.state = "sent"
-            row.sent_at = utcnow()
-            row.last_error = ""
+            values = {"state": "sent", "sent_at": utcnow(), "last_error": "", "attempts": attempts}
             report.sent += 1
+        # A statement, not the loaded row: if the supporter erased their data while the
+        # message was being sent, the row is gone and there is nothing left to update.
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(values))
         db.session.commit()
     return report
 
