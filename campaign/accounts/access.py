@@ -11,6 +11,7 @@ from flask_login import LoginManager, current_user, logout_user
 
 from campaign.accounts.models import ROLES, StaffUser
 from campaign.extensions import db
+from campaign.validation import parse_id
 
 login_manager = LoginManager()
 login_manager.login_view = "staff.login"
@@ -20,10 +21,11 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def _load_user(key: str) -> StaffUser | None:
     user_id, _, version = key.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    uid, ver = parse_id(user_id), parse_id(version)
+    if uid is None or ver is None:
         return None
-    user = db.session.get(StaffUser, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(StaffUser, uid)
+    if user is None or not user.active or user.session_version != ver:
         return None
     return user
 
