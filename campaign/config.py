@@ -181,6 +181,9 @@ class ProductionConfig(Config):
             )
         if self.TRUSTED_HOSTS is None:
             self.TRUSTED_HOSTS = [url.hostname]
+        if os.environ.get("MAIL_BACKEND", self.MAIL_BACKEND) == "console":
+            # It prints whole messages, links and addresses included, where logs go.
+            raise RuntimeError("MAIL_BACKEND=console is for development; use smtp or file.")
 
 
 CONFIGS = {

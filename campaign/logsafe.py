@@ -15,22 +15,26 @@ import re
 import traceback
 
 # The link prefixes whose next path segment is a secret.
-TOKEN_PATH = re.compile(r"(/(?:confirm|erase|unsubscribe|my)/)[^/\s?\"'#]+")
+TOKEN_PATH = re.compile(r"(/(?:confirm|erase|unsubscribe|my)/+)[^/\s?\"'#]+")
+# A token wherever it appears (percent-encoded paths, doubled slashes, Referer headers):
+# 32 random bytes in URL-safe base64 are 43 such characters; nothing else we log is.
+TOKEN_ANYWHERE = re.compile(r"(?<![\w-])[A-Za-z0-9_-]{40,}(?![\w-])")
 QUERY = re.compile(r"(/[^\s?\"']*)\?[^\s\"']*")
 EMAIL = re.compile(r"[\w.!#$%&'*+/=^`{|}~-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 # Full (eight groups) or compressed ("::") forms, with an optional IPv4 tail; a time
 # such as 2026:20:42:35 has neither.
 IPV6 = re.compile(
     r"(?<![\w:.])(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
     r"|(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?"
-    r"(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:.])"
+    r"(?::\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:]|\.\d)"
 )
 
 
 def redact(text: str) -> str:
     """``text`` without link tokens, query strings, e-mail or network addresses."""
     text = TOKEN_PATH.sub(r"\1[token]", text)
+    text = TOKEN_ANYWHERE.sub("[token]", text)
     text = QUERY.sub(r"\1?[query]", text)
     text = EMAIL.sub("[email]", text)
     text = IPV6.sub("[address]", text)

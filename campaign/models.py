@@ -13,10 +13,6 @@ from campaign.mail.models import OutboxMessage  # noqa: F401
 from campaign.moderation.models import ModerationEvent  # noqa: F401
 from campaign.packets.models import Packet, PacketBuild  # noqa: F401
 from campaign.settings import Setting  # noqa: F401
-from campaign.signatures.models import (  # noqa: F401
-    LinkToken,
-    Signature,
-    SignatureDemand,
-    Submission,
-)
+from campaign.signatures.models import Signature, SignatureDemand, Submission  # noqa: F401
+from campaign.tokens import LinkToken  # noqa: F401
 from campaign.visits.models import Official, Visit, VisitLetter  # noqa: F401

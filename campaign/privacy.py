@@ -8,9 +8,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, delete, or_, update
 
+from campaign import tokens
 from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
-from campaign.signatures import links
 from campaign.signatures.models import Signature, Submission
 from campaign.timeutil import utcnow
 
@@ -32,6 +32,7 @@ def purge() -> PurgeReport:
     """Apply every retention rule (see README, "Security and privacy"); commits."""
     from campaign.accounts.services import purge_login_attempts
     from campaign.packets.builder import purge_old_files
+    from campaign.signatures.erasure import after_erasure
 
     cfg = current_app.config
     now = utcnow()
@@ -74,8 +75,10 @@ def purge() -> PurgeReport:
             )
         )
     ).rowcount
-    expired_links = links.purge_expired()
+    expired_links = tokens.purge_expired()
     attempts = purge_login_attempts()
     builds = purge_old_files(cfg["PACKET_RETENTION_DAYS"])
     db.session.commit()
+    # A checkpoint an erasure could not complete (a long read was open) completes now.
+    after_erasure()
     return PurgeReport(cleared, deleted, mail, attempts, submissions, expired_links, builds)

@@ -22,8 +22,11 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 # Joiners that Indic, Arabic and emoji text needs; every other format character is
 # refused in signer text.
 JOINERS = frozenset("\u200c\u200d")
-# Largest id accepted from a URL or a form (fits a signed 64-bit column everywhere).
-ID_MAX = 2**53
+# Letters and symbols that draw nothing: Hangul fillers, the blank Braille cell, the
+# combining grapheme joiner, Khmer inherent vowels. They do not count as visible.
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180e")
+# Largest id accepted from a URL or a form: PostgreSQL's INTEGER columns are 32-bit.
+ID_MAX = 2**31 - 1
 PAGE_MAX = 100_000
 # Dates typed by staff must fall in this range (a date near year 9999 overflows).
 DATE_MIN = date(1900, 1, 1)
@@ -56,7 +59,7 @@ def text_problem(value: str, multiline: bool = False, signer: bool = False) -> s
             return "bidi"
         if signer and category == "Cf" and char not in JOINERS:
             return "format"
-        if category[0] in "LNPS":
+        if category[0] in "LNPS" and char not in BLANKS:
             visible = True
     if signer and value and not visible:
         return "invisible"
@@ -89,7 +92,7 @@ def parse_id(value: object) -> int | None:
         return value if 0 < value <= ID_MAX else None
     if not isinstance(value, str) or not value.isascii() or not value.isdigit():
         return None
-    if len(value) > 16:
+    if len(value) > 12:
         return None
     number = int(value)
     return number if 0 < number <= ID_MAX else None

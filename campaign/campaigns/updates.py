@@ -16,6 +16,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from campaign import tokens
 from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
 from campaign.campaigns.services import localise
 from campaign.extensions import db
@@ -23,7 +24,6 @@ from campaign.i18n import URL_CODES
 from campaign.mail.models import OutboxMessage
 from campaign.markup import render_markdown
 from campaign.moderation import audit
-from campaign.signatures import links
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
 from campaign.urls import external_url
@@ -92,11 +92,14 @@ def save_update(
     return item
 
 
-def _unsubscribe_url(sig: Signature) -> str:
-    """A one-purpose link that stops updates to ``sig``; a fresh token for every mail."""
+def _unsubscribe_link(sig: Signature) -> tuple[tokens.LinkToken, str]:
+    """A one-purpose link that stops updates to ``sig``, with its token still to be made."""
     days = current_app.config["UNSUBSCRIBE_MAX_AGE_DAYS"]
-    token = links.issue("unsubscribe", days, signature_id=sig.id)
-    return external_url("signatures.unsubscribe", lang=URL_CODES.get(sig.locale, "en"), token=token)
+    link_token = tokens.reserve("unsubscribe", days, signature_id=sig.id)
+    url = external_url(
+        "signatures.unsubscribe", lang=URL_CODES.get(sig.locale, "en"), token=tokens.PLACEHOLDER
+    )
+    return link_token, url
 
 
 def _render(campaign: Campaign, item: CampaignUpdate, locale: str) -> tuple[str, str, str]:
@@ -148,6 +151,14 @@ def send_update(campaign: Campaign, item: CampaignUpdate, actor: object) -> int:
     step = timedelta(seconds=60 / rate)
     rendered = {loc: _render(campaign, item, loc) for loc in UPDATE_LOCALES}
     start, count, batch = utcnow(), 0, []
+
+    def flush(batch: list[tuple[tokens.LinkToken, OutboxMessage]]) -> None:
+        db.session.flush()  # the tokens, for their ids
+        for link_token, message in batch:
+            message.link_token_id = link_token.id
+        db.session.add_all([message for _token, message in batch])
+        db.session.flush()
+
     for sig in db.session.scalars(
         select(Signature)
         .where(*_recipients(campaign))
@@ -155,14 +166,14 @@ def send_update(campaign: Campaign, item: CampaignUpdate, actor: object) -> int:
         .execution_options(yield_per=1000)
     ):
         subject, text, html = rendered.get(sig.locale) or rendered["en"]
-        batch.append(_message(sig.email, subject, text, html, _unsubscribe_url(sig), item,
-                              start + step * count))  # fmt: skip
+        link_token, url = _unsubscribe_link(sig)
+        message = _message(sig.email, subject, text, html, url, item, start + step * count)
+        batch.append((link_token, message))
         count += 1
         if len(batch) >= 1000:
-            db.session.add_all(batch)
-            db.session.flush()
+            flush(batch)
             batch = []
-    db.session.add_all(batch)
+    flush(batch)
     item.state = "sent"
     item.sent_at = start
     item.sent_by = getattr(actor, "id", None)

@@ -33,6 +33,11 @@ class OutboxMessage(db.Model):
     )
     # Extra headers as "Name: value" lines (List-Unsubscribe and the like).
     headers: Mapped[str] = mapped_column(Text, default="")
+    # The link token whose placeholder the body and headers carry; the clear token is
+    # made as the message is sent and never stored. A message dies with its token.
+    link_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("link_tokens.id", ondelete="CASCADE"), index=True
+    )
     state: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

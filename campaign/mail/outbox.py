@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, render_template
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
+from campaign import tokens
 from campaign.extensions import db
 from campaign.mail.backends import Backend, build_message, get_backend
 from campaign.mail.models import OutboxMessage
 from campaign.timeutil import utcnow
+from campaign.tokens import LinkToken
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,14 @@ def enqueue(
     kind: str,
     headers: dict[str, str] | None = None,
     send_at: datetime | None = None,
+    link_token: LinkToken | None = None,
     **context: object,
 ) -> OutboxMessage:
     """Render ``template``.txt and .html and add the message to the session (no commit).
 
-    ``send_at`` defers delivery (a confirmation within the mail interval).
+    ``send_at`` defers delivery (a confirmation within the mail interval). With
+    ``link_token``, the texts carry ``tokens.PLACEHOLDER`` where its token goes; the token
+    is made when the message is sent.
     """
     row = OutboxMessage(
         recipient=recipient,
@@ -52,8 +57,29 @@ def enqueue(
         attempts=0,
         next_attempt_at=send_at or utcnow(),
     )
+    if link_token is not None:
+        row.link_token_id = _token_id(link_token)
     db.session.add(row)
     return row
+
+
+def _token_id(link_token: LinkToken) -> int:
+    if link_token.id is None:
+        db.session.flush()
+    return link_token.id
+
+
+def _with_token(row: OutboxMessage) -> bool:
+    """Put a fresh token in place of the placeholder; False when the token is gone."""
+    if row.link_token_id is None:
+        return True
+    token = tokens.activate(row.link_token_id)
+    if token is None:
+        return False
+    row.body_text = row.body_text.replace(tokens.PLACEHOLDER, token)
+    row.body_html = row.body_html.replace(tokens.PLACEHOLDER, token)
+    row.headers = row.headers.replace(tokens.PLACEHOLDER, token)
+    return True
 
 
 def backoff(attempts: int) -> timedelta:
@@ -107,11 +133,25 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
         if row is None:
             db.session.commit()
             continue  # erased between the claim and now
-        attempts = row.attempts + 1
-        message = build_message(row, sender, readable=getattr(backend, "readable", False))
-        # End the transaction before talking to the mail server: on SQLite it holds the
-        # write lock, and signing must not wait for an SMTP round trip.
+        # Detached: its texts will hold the clear token, and must never be flushed.
         db.session.expunge(row)
+        if not _with_token(row):
+            # Its link's record is gone (erased, expired): the message has no purpose.
+            db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))
+            db.session.commit()
+            continue
+        attempts, recipient = row.attempts + 1, row.recipient
+        try:
+            message = build_message(row, sender, readable=getattr(backend, "readable", False))
+        except Exception:  # a row that cannot be built must not stop the pass
+            db.session.rollback()
+            log.exception("mail %s cannot be built", row_id)
+            _finish(row_id, {"state": "failed", "attempts": attempts})
+            report.gave_up += 1
+            continue
+        # End the transaction before talking to the mail server: on SQLite it holds the
+        # write lock, and signing must not wait for an SMTP round trip. The token is
+        # committed now, the texts with it never are.
         db.session.commit()
         try:
             backend.send(message)
@@ -128,11 +168,21 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
         else:
             values = {"state": "sent", "sent_at": utcnow(), "last_error": "", "attempts": attempts}
             report.sent += 1
-        # A statement, not the loaded row: if the supporter erased their data while the
-        # message was being sent, the row is gone and there is nothing left to update.
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(values))
-        db.session.commit()
+        if not _finish(row_id, values):
+            # The supporter erased their data while the message was being sent.
+            forget = getattr(backend, "forget", None)
+            if forget is not None:
+                forget(recipient)
     return report
+
+
+def _finish(row_id: int, values: dict) -> bool:
+    """Record an attempt's outcome by a statement; False when the row is gone (erased)."""
+    done = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(values)
+    ).rowcount
+    db.session.commit()
+    return done == 1
 
 
 def retry_failed() -> int:

@@ -51,12 +51,13 @@ def zip_name(build: PacketBuild) -> str:
     return f"{build.visit.slug}-{build.key}.zip"
 
 
-def _undelivered_builds(query):  # noqa: ANN001, ANN202 - a Select of PacketBuild
+def _undelivered_builds(query, running_too: bool = False):  # noqa: ANN001, ANN202 - a Select
     delivered = select(Packet.build_id).where(Packet.delivered_on.is_not(None))
+    states = ("done", "failed", "queued", "running") if running_too else ("done", "failed")
     return db.session.scalars(
         query.where(
             PacketBuild.files_removed_at.is_(None),
-            PacketBuild.state.in_(("done", "failed")),
+            PacketBuild.state.in_(states),
             PacketBuild.id.not_in(delivered),
         )
     ).all()
@@ -65,7 +66,9 @@ def _undelivered_builds(query):  # noqa: ANN001, ANN202 - a Select of PacketBuil
 def _remove_files(builds: list[PacketBuild], reason: str) -> int:
     now = utcnow()
     for build in builds:
-        shutil.rmtree(build_dir(build), ignore_errors=True)
+        if build.state in ("done", "failed"):
+            shutil.rmtree(build_dir(build), ignore_errors=True)
+        # A build still running removes its files itself when it ends (``_run``).
         build.files_removed_at = now
         audit.record(None, "packet_build", build.id, "remove_files", reason)
     return len(builds)
@@ -74,10 +77,11 @@ def _remove_files(builds: list[PacketBuild], reason: str) -> int:
 def remove_undelivered_files(campaign_ids: set[int], reason: str) -> int:
     """Delete the files of undelivered builds for these campaigns (a supporter erased).
 
+    A build still queued or running is marked too, and removes its files when it ends.
     Delivered packets are the record of what was handed over, and stay.
     """
     query = select(PacketBuild).join(Visit).where(Visit.campaign_id.in_(campaign_ids))
-    return _remove_files(list(_undelivered_builds(query)), reason)
+    return _remove_files(list(_undelivered_builds(query, running_too=True)), reason)
 
 
 def purge_old_files(days: int) -> int:
@@ -213,6 +217,10 @@ def _run(build: PacketBuild, folder: Path, on_progress) -> None:  # noqa: ANN001
     build.finished_at = utcnow()
     build.zip_sha256 = sha256_file(archive)
     db.session.commit()
+    db.session.refresh(build)
+    if build.files_removed_at is not None:
+        # A supporter erased their data while this build ran: its files may name them.
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_zip(folder: Path, packet_ids: list[str], archive: Path, snapshot: datetime) -> None:

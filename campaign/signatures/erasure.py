@@ -7,17 +7,19 @@ pages and the write-ahead log, which would otherwise keep the bytes until a chec
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
+from campaign import tokens
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail import outbox
 from campaign.mail.backends import get_backend
 from campaign.mail.models import OutboxMessage
-from campaign.signatures import links
 from campaign.signatures.models import Signature
 from campaign.urls import external_url
 
@@ -30,14 +32,15 @@ def request_erasure(email: str, locale: str) -> bool:
     if not signatures_of(email):
         return False
     days = current_app.config["ERASE_MAX_AGE_DAYS"]
-    token = links.issue("erase", days, email=email)
+    link_token = tokens.reserve("erase", days, email=email)
     with force_locale(locale):
         outbox.enqueue(
             recipient=email,
             subject=_("Erase your data"),
             template="mail/erase",
             kind="erase",
-            link=external_url("signatures.erase", lang=URL_CODES[locale], token=token),
+            link_token=link_token,
+            link=external_url("signatures.erase", lang=URL_CODES[locale], token=tokens.PLACEHOLDER),
             days=days,
         )
     return True
@@ -45,7 +48,7 @@ def request_erasure(email: str, locale: str) -> bool:
 
 def email_from_erase_token(token: str) -> str:
     """The address an erasure link was made for; raises ``TokenError``/``TokenExpired``."""
-    row = links.resolve("erase", token)
+    row = tokens.resolve("erase", token)
     return str(row.email)
 
 
@@ -62,18 +65,14 @@ def erase(email: str) -> int:
     """
     from campaign.packets.builder import remove_undelivered_files
 
-    named_in = set(
-        db.session.scalars(
-            select(Signature.campaign_id).where(
-                Signature.email == email, Signature.name_in_letters.is_(True)
-            )
-        )
-    )
+    # Every campaign they signed: they may have been named in a build before they
+    # withdrew their consent, and builds still running may be naming them now.
+    signed = set(db.session.scalars(select(Signature.campaign_id).where(Signature.email == email)))
     deleted = db.session.execute(delete(Signature).where(Signature.email == email)).rowcount
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == email))
-    links.revoke_for_email(email)
-    if named_in:
-        remove_undelivered_files(named_in, reason="erasure")
+    tokens.revoke_for_email(email)
+    if signed:
+        remove_undelivered_files(signed, reason="erasure")
     forget = getattr(get_backend(), "forget", None)
     if forget is not None:
         forget(email)
@@ -81,17 +80,29 @@ def erase(email: str) -> int:
     return deleted
 
 
-def after_erasure() -> None:
+def after_erasure(attempts: int = 3) -> bool:
     """Once the erasure is committed: on SQLite, push it out of the write-ahead log.
 
     ``secure_delete`` (set on every connection) zeroes freed pages; the checkpoint copies
     them into the database file and truncates the log, where the old bytes would stay.
+    A long read (an export, a packet build) can keep it from completing: it is retried
+    here, and ``privacy purge`` runs it again. Returns whether it completed.
     """
     if db.engine.dialect.name != "sqlite":
-        return
-    # A raw connection: outside any transaction, which a checkpoint needs.
-    raw = db.engine.raw_connection()
-    try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
+        return True
+    for attempt in range(attempts):
+        # A raw connection: outside any transaction, which a checkpoint needs.
+        raw = db.engine.raw_connection()
+        driver = raw.driver_connection
+        try:
+            # Wait briefly for readers, not the 10 s a writer would: this is a request.
+            driver.execute("PRAGMA busy_timeout=300")
+            busy, _log, _done = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            driver.execute("PRAGMA busy_timeout=10000")
+            raw.close()
+        if not busy:
+            return True
+        time.sleep(0.1 * (attempt + 1))
+    current_app.logger.warning("write-ahead log not checkpointed yet; privacy purge retries")
+    return False

@@ -126,10 +126,6 @@ class Submission(db.Model):
     # pending: its link is out (or about to be); applied: its link was used;
     # merged: folded into a later submission before its mail went out.
     state: Mapped[str] = mapped_column(String(10), default="pending")
-    # The outbox message carrying its link; a deferred one can still be folded.
-    message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbox_messages.id", ondelete="SET NULL")
-    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]
 
@@ -137,36 +133,3 @@ class Submission(db.Model):
     def demand_list(self) -> list[int]:
         """The demand ids as integers."""
         return [int(d) for d in self.demand_ids.split(",") if d]
-
-
-TOKEN_PURPOSES = ("confirm", "erase", "unsubscribe", "my")
-
-
-class LinkToken(db.Model):
-    """An opaque token mailed in a link, stored only as its SHA-256 digest.
-
-    Bound to one purpose and one record (a submission, a signature, or for erasure an
-    address); it expires, and dies with its record.
-    """
-
-    __tablename__ = "link_tokens"
-    __table_args__ = (
-        CheckConstraint(
-            "purpose IN ('confirm', 'erase', 'unsubscribe', 'my')", name="purpose_valid"
-        ),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(12))
-    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
-    signature_id: Mapped[int | None] = mapped_column(
-        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
-    )
-    submission_id: Mapped[int | None] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
-    )
-    # Erasure links name an address (normalised), not one signature.
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from campaign import tokens
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.services import localise
 from campaign.extensions import db
@@ -29,9 +30,9 @@ from campaign.mail.models import OutboxMessage
 from campaign.moderation.heuristics import canonical_mailbox, hold_reasons
 from campaign.names import sort_key
 from campaign.security import TokenError
-from campaign.signatures import links
-from campaign.signatures.models import LinkToken, Signature, SignatureDemand, Submission
+from campaign.signatures.models import Signature, SignatureDemand, Submission
 from campaign.timeutil import utcnow
+from campaign.tokens import LinkToken
 from campaign.urls import external_url
 
 
@@ -104,15 +105,22 @@ def _find_or_create(campaign: Campaign, data: SignatureInput, ip_hash: str | Non
     return sig
 
 
-def _fold_deferred(sig: Signature, into: Submission, now: datetime) -> None:
-    """Fold submissions whose mail has not gone out yet into ``into``.
+def _same_details(a: Signature | Submission, b: Signature | Submission) -> bool:
+    return all(getattr(a, field) == getattr(b, field) for field in _DETAILS)
 
-    Their links were never sent, so nobody can hold them; their demands join the newer
-    submission, so nothing asked for within the mail interval is lost.
+
+def _fold_deferred(sig: Signature, into: Submission, now: datetime) -> bool:
+    """Fold submissions with the same details whose mail has not gone out into ``into``.
+
+    Their links were never sent, so nobody holds them; their demands join the newer
+    submission, so nothing asked for within the mail interval is lost. A submission with
+    other details keeps its own mail and link (someone else may have typed them), so no
+    submission ever hides another. Returns whether anything was folded.
     """
-    waiting = db.session.scalars(
-        select(Submission)
-        .join(OutboxMessage, OutboxMessage.id == Submission.message_id)
+    waiting = db.session.execute(
+        select(Submission, OutboxMessage.id)
+        .join(LinkToken, LinkToken.submission_id == Submission.id)
+        .join(OutboxMessage, OutboxMessage.link_token_id == LinkToken.id)
         .where(
             Submission.signature_id == sig.id,
             Submission.state == "pending",
@@ -122,20 +130,23 @@ def _fold_deferred(sig: Signature, into: Submission, now: datetime) -> None:
             OutboxMessage.next_attempt_at > now,
         )
     ).all()
-    demands = set(into.demand_list)
-    for old in waiting:
+    demands, folded = set(into.demand_list), False
+    for old, message_id in waiting:
+        if not _same_details(old, into):
+            continue
         taken = db.session.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.id == old.message_id, OutboxMessage.state == "queued"
+                OutboxMessage.id == message_id, OutboxMessage.state == "queued"
             )
         ).rowcount
         if not taken:
             continue  # a worker is sending it right now: it stays as it is
         demands |= set(old.demand_list)
         old.state = "merged"
-        old.message_id = None
+        folded = True
         db.session.execute(delete(LinkToken).where(LinkToken.submission_id == old.id))
     into.demand_ids = ",".join(str(d) for d in sorted(demands))
+    return folded
 
 
 def _send_time(sig: Signature, submission: Submission, now: datetime) -> datetime:
@@ -144,10 +155,9 @@ def _send_time(sig: Signature, submission: Submission, now: datetime) -> datetim
     last = sig.mailed_at
     if last is None or now >= last + interval:
         return now
-    if last > now:
-        # A deferred mail is waiting: this submission replaces it, at the same time.
-        _fold_deferred(sig, submission, now)
-        return last
+    if last > now and _fold_deferred(sig, submission, now):
+        return last  # it replaces a waiting mail with the same details, at the same time
+    # One mail per interval: after the last one sent or waiting.
     return last + interval
 
 
@@ -179,27 +189,32 @@ def _queue_confirmation(
     campaign: Campaign, sig: Signature, submission: Submission, send_at: datetime
 ) -> None:
     days = current_app.config["CONFIRM_MAX_AGE_DAYS"]
-    token = links.issue("confirm", days, submission_id=submission.id)
+    link_token = tokens.reserve("confirm", days, submission_id=submission.id, now=send_at)
     locale = submission.locale
     wanted = set(submission.demand_list)
     already = {link.demand_id for link in sig.demands if link.confirmed_at is not None}
+    # Known details are those of a signer who confirmed before; a new row holds only the
+    # first submission's, which nobody has confirmed.
+    known = sig.state != "unconfirmed" and _same_details(sig, submission)
     with force_locale(locale):
         view = localise(campaign, locale)
-        message = outbox.enqueue(
+        outbox.enqueue(
             recipient=sig.email,
             subject=_("Please confirm your signature: %(title)s", title=view.title),
             template="mail/confirm",
             kind="confirm",
             send_at=send_at,
+            link_token=link_token,
             campaign=view,
             submission=submission,
             demands=[d for d in view.demands if d.id in wanted],
-            nothing_new=wanted <= already,
-            link=external_url("signatures.confirm", lang=URL_CODES[locale], token=token),
+            nothing_new=wanted <= already and known,
+            details_only=wanted <= already and not known and sig.state != "unconfirmed",
+            link=external_url(
+                "signatures.confirm", lang=URL_CODES[locale], token=tokens.PLACEHOLDER
+            ),
             days=days,
         )
-    db.session.flush()
-    submission.message_id = message.id
 
 
 @dataclass
@@ -216,13 +231,19 @@ class PendingConfirmation:
         return self.submission.state == "applied"
 
 
-def open_confirmation(token: str) -> PendingConfirmation:
+def open_confirmation(token: str, for_update: bool = False) -> PendingConfirmation:
     """The submission a confirmation link names; changes nothing.
 
-    Raises ``TokenExpired`` or ``TokenError`` (also when the signature was erased).
+    ``for_update`` locks the submission (PostgreSQL), so that two presses of the button
+    at once apply it once. Raises ``TokenExpired`` or ``TokenError`` (also when the
+    signature was erased).
     """
-    row = links.resolve("confirm", token)
-    submission = db.session.get(Submission, row.submission_id) if row.submission_id else None
+    row = tokens.resolve("confirm", token)
+    submission = (
+        db.session.get(Submission, row.submission_id, with_for_update=for_update)
+        if row.submission_id
+        else None
+    )
     if submission is None:
         raise TokenError("no such submission")
     sig = db.session.get(Signature, submission.signature_id)
@@ -244,11 +265,12 @@ def confirm_signature(token: str) -> Confirmation:
 
     Raises ``TokenExpired`` or ``TokenError`` (also when the signature was erased).
     """
-    pending = open_confirmation(token)
+    pending = open_confirmation(token, for_update=True)
     submission, sig = pending.submission, pending.signature
     if pending.applied:
         return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=0)
     now = utcnow()
+    shown_before = (sig.name, sig.affiliation)
     _apply_details(sig, submission)
     sig.ip_hash = submission.ip_hash
     if sig.state == "unconfirmed":
@@ -257,6 +279,12 @@ def confirm_signature(token: str) -> Confirmation:
         sig.state = "held" if reasons else "confirmed"
         sig.hold_reasons = ",".join(reasons)
         sig.confirmed_at = now
+    elif sig.state == "confirmed" and (sig.name, sig.affiliation) != shown_before:
+        # What is shown publicly and in letters changed: the same checks as at first.
+        reasons = hold_reasons(sig)
+        if reasons:
+            sig.state = "held"
+            sig.hold_reasons = ",".join(reasons)
     signable = {d.id for d in pending.campaign.demands}
     have = {link.demand_id: link for link in sig.demands}
     newly = 0

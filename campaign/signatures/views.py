@@ -30,7 +30,6 @@ from campaign.signatures.erasure import (
 )
 from campaign.signatures.erasure import erase as erase_signatures
 from campaign.signatures.forms import EraseRequestForm
-from campaign.signatures.links import resolve as resolve_link
 from campaign.signatures.services import (
     SignatureInput,
     confirm_signature,
@@ -38,6 +37,7 @@ from campaign.signatures.services import (
     stop_updates,
     submit_signature,
 )
+from campaign.tokens import resolve as resolve_link
 from campaign.urls import external_url
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang>", template_folder="templates")

@@ -56,7 +56,6 @@ def upgrade():
         sa.Column("demand_ids", sa.String(length=2000), nullable=False),
         sa.Column("ip_hash", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=10), nullable=False),
-        sa.Column("message_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("applied_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint(
@@ -65,12 +64,6 @@ def upgrade():
         ),
         sa.CheckConstraint(
             "state IN ('pending', 'applied', 'merged')", name=op.f("ck_submissions_state_valid")
-        ),
-        sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["outbox_messages.id"],
-            name=op.f("fk_submissions_message_id_outbox_messages"),
-            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["signature_id"],
@@ -129,8 +122,28 @@ def upgrade():
     with op.batch_alter_table("packet_builds", schema=None) as batch_op:
         batch_op.add_column(sa.Column("files_removed_at", sa.DateTime(), nullable=True))
 
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("link_token_id", sa.Integer(), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_outbox_messages_link_token_id"), ["link_token_id"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_outbox_messages_link_token_id_link_tokens"),
+            "link_tokens",
+            ["link_token_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_outbox_messages_link_token_id_link_tokens"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_outbox_messages_link_token_id"))
+        batch_op.drop_column("link_token_id")
+
     with op.batch_alter_table("packet_builds", schema=None) as batch_op:
         batch_op.drop_column("files_removed_at")
 

@@ -7,12 +7,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select, update
 
-from campaign import config as configuration
-from campaign import create_app
 from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
 from campaign.packets import builder
@@ -22,29 +18,6 @@ from tests.conftest import confirm, confirm_link, csrf_token, deliver, mails, si
 
 NAME = "Lin Qiaoyu"
 ADDRESS = "qiaoyu.lin@example.org"
-
-
-@pytest.fixture
-def instance_app(tmp_path):
-    """An app whose database, mail and packets all live in one instance folder."""
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    config = configuration.TestingConfig()
-    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'campaign.db'}"
-    config.MAIL_FILE_DIR = str(instance / "mail")
-    config.PACKET_DIR = str(instance / "packets")
-    app = create_app(config)
-    with app.app_context():
-        upgrade()
-        from campaign.campaigns.seed import load_campaign_file
-
-        campaign, _ = load_campaign_file()
-        db.session.commit()
-        seeded = {"slug": campaign.slug, "demand_ids": [d.id for d in campaign.demands]}
-    yield app, instance, seeded
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _files_mentioning(folder: Path, *needles: str) -> list[str]:

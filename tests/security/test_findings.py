@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
-from campaign.signatures.models import LinkToken, Signature, Submission
+from campaign.signatures.models import Signature, Submission
 from campaign.timeutil import utcnow
 from tests.accounts.test_staff import login, make_user, token_from
 from tests.conftest import SEED_SLUG, confirm, confirm_link, csrf_token, deliver, mails, sign
@@ -75,27 +75,6 @@ def test_1_old_link_of_an_erased_signature_cannot_confirm_a_new_one(client, app,
     assert client.post(attackers_link).status_code == 404
     assert _signature(app, "victim@example.org").state == "unconfirmed"
     assert client.get(API).json["signatures"] == 0
-
-
-def test_1_unsubscribe_links_are_random_bound_and_expire(app, seeded):
-    from campaign.campaigns.models import Campaign
-    from campaign.campaigns.updates import _unsubscribe_url
-
-    with app.test_request_context():
-        sig = Signature(campaign_id=db.session.scalar(select(Campaign.id)),
-                        email="u@example.org", name="U", country="US")  # fmt: skip
-        db.session.add(sig)
-        db.session.flush()
-        url = _unsubscribe_url(sig)
-        token = url.rsplit("/", 1)[1]
-        row = db.session.scalar(select(LinkToken).where(LinkToken.purpose == "unsubscribe"))
-        assert row.signature_id == sig.id
-        assert token not in row.digest
-        assert len(token) >= 40
-        lifetime = row.expires_at - row.created_at
-        assert lifetime == timedelta(days=app.config["UNSUBSCRIBE_MAX_AGE_DAYS"])
-        assert lifetime < timedelta(days=10 * 365)
-        db.session.rollback()
 
 
 # 2. An unconfirmed signer's details are rewritten before they click.

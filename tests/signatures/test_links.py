@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import update
 
 from campaign.extensions import db
-from campaign.signatures.models import LinkToken
 from campaign.timeutil import utcnow
+from campaign.tokens import LinkToken
 from tests.conftest import SEED_SLUG, confirm_link, deliver, mails, sign
 
 
