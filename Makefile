@@ -32,8 +32,10 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) campaign seed
 
+# The development server and, beside it, the one background worker (mail, packet builds).
 run: db
 	@$(BIN)/python -m campaign.hints
+	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Production mode on this machine: links point at http://HOST:PORT unless PUBLIC_URL says otherwise.

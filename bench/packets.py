@@ -60,7 +60,6 @@ def environment(tmp: Path) -> dict[str, str]:
         PACKET_DIR=str(tmp / "packets"),
         MAIL_FILE_DIR=str(tmp / "mail"),
         PUBLIC_URL="https://petition.example.org",
-        OUTBOX_AUTOSEND="false",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env

@@ -553,7 +553,6 @@ def app_environment(tmp: Path) -> dict[str, str]:
         SECRET_KEY=secrets.token_hex(20),  # 40 characters
         DATABASE_URL=f"sqlite:///{tmp / 'app.db'}",
         MAIL_FILE_DIR=str(tmp / "mail"),
-        OUTBOX_AUTOSEND="false",
         PUBLIC_URL="http://127.0.0.1",
         PYTHONDONTWRITEBYTECODE="1",
     )
@@ -795,7 +794,7 @@ def bench_counts(
 
     Runs in this process on a copy of the seeded database that no server touches.
     """
-    keys = ("APP_ENV", "SECRET_KEY", "MAIL_FILE_DIR", "OUTBOX_AUTOSEND", "PUBLIC_URL")
+    keys = ("APP_ENV", "SECRET_KEY", "MAIL_FILE_DIR", "PUBLIC_URL")
     os.environ.update({k: env[k] for k in keys})
     os.environ["DATABASE_URL"] = f"sqlite:///{db_file}"
     # Imported only now: the configuration reads the environment at import time.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -84,19 +82,17 @@ def privacy_purge() -> None:
 
 @click.command("worker")
 @with_appcontext
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between idle passes.")
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 def worker(interval: float, once: bool) -> None:
-    """Deliver mail continuously and purge old data hourly."""
-    last_purge = 0.0
-    while True:
-        report = outbox.deliver_due()
-        if report.sent or report.failed or report.gave_up:
-            click.echo(f"mail: sent {report.sent}, retry {report.failed}, gave up {report.gave_up}")
-        if time.monotonic() - last_purge > 3600:
-            purge()
-            last_purge = time.monotonic()
-        db.session.remove()
-        if once:
-            return
-        time.sleep(interval)
+    """The one background worker: mail, jobs (packet builds, updates), hourly purge."""
+    from campaign.worker import Worker
+
+    runner = Worker()
+    if once:
+        done = runner.run_once()
+        m = done.mail
+        click.echo(f"mail: sent {m.sent}, retry {m.failed}, gave up {m.gave_up}; jobs: {done.jobs}")
+        return
+    click.echo("worker: delivering mail and running jobs; Ctrl+C stops it")
+    runner.run_forever(interval)

@@ -82,8 +82,6 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "campaign@localhost")
-    # Deliver queued mail from a thread after each request that queued some.
-    OUTBOX_AUTOSEND = _bool("OUTBOX_AUTOSEND", True)
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 12)
 
     # Staff sessions end after this much inactivity.
@@ -149,7 +147,6 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
-    OUTBOX_AUTOSEND = False
     COUNT_CACHE_SECONDS = 0
 
     def __init__(self) -> None:

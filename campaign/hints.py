@@ -15,6 +15,7 @@ def main() -> None:
         print(f"  Development mail: {cfg.MAIL_FILE_DIR} (one .eml file per message)")
     else:
         print(f"  Mail backend: {cfg.MAIL_BACKEND}")
+    print("  Background worker: started beside the server (mail, packet builds, updates)")
     print("  Staff login: there is no default account or password. Create the first admin:")
     print("      .venv/bin/flask --app wsgi users create you@example.org --role admin")
     print(f"  then log in at http://{host}:{port}/staff/login")

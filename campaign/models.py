@@ -9,6 +9,7 @@ from campaign.campaigns.models import (  # noqa: F401
     DemandTranslation,
     UpdateText,
 )
+from campaign.jobs import Job  # noqa: F401
 from campaign.mail.models import OutboxMessage  # noqa: F401
 from campaign.moderation.models import ModerationEvent  # noqa: F401
 from campaign.packets.models import Packet, PacketBuild  # noqa: F401

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 # Longest redirect target we follow; longer ones fall back to the default.
 TARGET_MAX_LENGTH = 2000
@@ -22,8 +22,15 @@ def public_base() -> str:
 
 
 def external_url(endpoint: str, **values: object) -> str:
-    """An absolute URL for ``endpoint`` on ``PUBLIC_URL`` (works outside requests too)."""
-    return public_base() + url_for(endpoint, **values)
+    """An absolute URL for ``endpoint`` on ``PUBLIC_URL`` (in the worker and CLI too)."""
+    if has_request_context():
+        return public_base() + url_for(endpoint, **values)
+    # Outside a request Flask needs SERVER_NAME, which would also make the app refuse
+    # every other host name: bind the URL map to PUBLIC_URL for this one link instead.
+    base = urlsplit(public_base())
+    adapter = current_app.url_map.bind(base.netloc, url_scheme=base.scheme or "http")
+    current_app.inject_url_defaults(endpoint, values)
+    return public_base() + adapter.build(endpoint, values)
 
 
 def safe_target(target: str | None, default: str, prefix: str = "/") -> str:

@@ -143,10 +143,14 @@ def sign(client, seeded, lang: str = "en", token: str | None = None, **fields):
 
 
 def deliver(app) -> None:
-    """Run one outbox pass, as the background thread or ``flask outbox send`` would."""
+    """Run due jobs, then deliver due mail: one pass of ``flask worker`` (without purge)."""
+    from campaign import jobs
     from campaign.mail.outbox import deliver_due
+    from campaign.worker import load_handlers
 
+    load_handlers()
     with app.app_context():
+        jobs.run_due()
         deliver_due()
 
 

@@ -140,18 +140,16 @@ def test_smtp_backend_failure_keeps_the_message(client, app, seeded):
         assert db.session.scalar(db.select(OutboxMessage.state)) == "queued"
 
 
-def test_autosend_delivers_after_the_request_without_a_worker(client, app, seeded):
-    import time
+def test_requests_start_no_thread_and_the_worker_delivers(client, app, seeded, runner):
+    import threading
 
-    app.config["OUTBOX_AUTOSEND"] = True
-    try:
-        _queue_one(client, seeded)
-        for _ in range(50):  # the background thread delivers within moments
-            if mails(app):
-                break
-            time.sleep(0.1)
-    finally:
-        app.config["OUTBOX_AUTOSEND"] = False
+    before = threading.active_count()
+    _queue_one(client, seeded)
+    assert threading.active_count() == before  # nothing runs in the web process
+    assert mails(app) == []
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "mail: sent 1" in result.output
     assert len(mails(app)) == 1
 
 

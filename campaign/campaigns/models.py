@@ -128,6 +128,9 @@ class CampaignUpdate(db.Model):
     sent_at: Mapped[datetime | None]
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker queues the messages in batches, in signature order: the last signature
+    # id queued, from which a fan-out cut short by a dead worker goes on.
+    fanned_out_to: Mapped[int] = mapped_column(Integer, default=0)
     # Comma-separated locales the update was written in.
     locales: Mapped[str] = mapped_column(String(40), default="")
 

@@ -373,7 +373,6 @@ def update_detail(campaign_id: int, update_id: int):
 def update_test(campaign_id: int, update_id: int):
     """Send the update to oneself, in the chosen language."""
     from campaign.campaigns import updates as service
-    from campaign.mail import outbox
 
     _checked()
     campaign = _campaign(campaign_id)
@@ -383,7 +382,6 @@ def update_test(campaign_id: int, update_id: int):
         abort(400)
     service.send_test(campaign, item, current_user.email, locale)
     db.session.commit()
-    outbox.kick()
     # The address stays out of the flash message: flashes live in the session cookie.
     flash(_("A test was sent to your address."))
     return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
@@ -395,7 +393,6 @@ def update_test(campaign_id: int, update_id: int):
 def update_send(campaign_id: int, update_id: int):
     """Queue the update for every recipient."""
     from campaign.campaigns import updates as service
-    from campaign.mail import outbox
 
     _checked()
     campaign = _campaign(campaign_id)
@@ -406,7 +403,6 @@ def update_send(campaign_id: int, update_id: int):
         flash(_("This update was already sent."))
     else:
         db.session.commit()
-        outbox.kick()
         flash(ngettext("Sending to %(num)d supporter.", "Sending to %(num)d supporters.", n))
     return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
                             update_id=item.id), code=303)  # fmt: skip

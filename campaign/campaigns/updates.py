@@ -3,8 +3,9 @@
 Recipients are confirmed supporters who opted in (held, invalidated and erased ones are
 not confirmed rows, so they are never included). Each gets the update in their own
 language when it was written in it, else in the first language written, with a one-click
-unsubscribe link and ``List-Unsubscribe`` headers (RFC 8058). Messages go to the outbox
-with staggered send times, so delivery keeps to ``UPDATE_MAIL_PER_MINUTE``.
+unsubscribe link and ``List-Unsubscribe`` headers (RFC 8058). Sending asks the worker to
+queue the messages (``fan_out``), with staggered send times, so delivery keeps to
+``UPDATE_MAIL_PER_MINUTE``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from campaign import tokens
+from campaign import jobs, tokens
 from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
 from campaign.campaigns.services import localise
 from campaign.extensions import db
@@ -31,6 +32,7 @@ from campaign.validation import text_problem
 
 LINK_PLACEHOLDER = "\x00UNSUBSCRIBE\x00"
 UPDATE_LOCALES = ("en", "zh_Hans", "zh_Hant")
+FAN_OUT_JOB = "updates.fan_out"
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
 
@@ -144,42 +146,68 @@ def send_test(campaign: Campaign, item: CampaignUpdate, email: str, locale: str)
 
 
 def send_update(campaign: Campaign, item: CampaignUpdate, actor: object) -> int:
-    """Queue the update for every recipient, paced by ``UPDATE_MAIL_PER_MINUTE``."""
+    """Mark the update as sending and ask the worker to queue its messages; caller commits.
+
+    Returns the number of recipients now; the worker queues one message for each, in
+    batches, paced by ``UPDATE_MAIL_PER_MINUTE`` (a request never writes them all).
+    """
     if item.state != "draft":
         raise UpdateError("already_sent")
+    count = db.session.scalar(select(func.count()).where(*_recipients(campaign))) or 0
+    item.state = "sending"
+    item.sent_at = utcnow()
+    item.sent_by = getattr(actor, "id", None)
+    item.recipients = count
+    item.fanned_out_to = 0
+    jobs.enqueue(FAN_OUT_JOB, update_id=item.id)
+    audit.record(actor, "update", item.id, "send", recipients=count, locales=item.locales)
+    return count
+
+
+FAN_OUT_BATCH = 1000
+
+
+@jobs.handler(FAN_OUT_JOB)
+def fan_out(update_id: int) -> None:
+    """Queue the update's messages, a batch per transaction, carrying on where it stopped.
+
+    Each message's send time keeps the pace from the moment the update was sent, and its
+    unsubscribe token is made only as it leaves.
+    """
+    item = db.session.get(CampaignUpdate, update_id)
+    if item is None or item.state != "sending":
+        return
+    campaign = db.session.get(Campaign, item.campaign_id)
     rate = max(current_app.config["UPDATE_MAIL_PER_MINUTE"], 1)
     step = timedelta(seconds=60 / rate)
     rendered = {loc: _render(campaign, item, loc) for loc in UPDATE_LOCALES}
-    start, count, batch = utcnow(), 0, []
-
-    def flush(batch: list[tuple[tokens.LinkToken, OutboxMessage]]) -> None:
+    queued = db.session.scalar(select(func.count()).where(OutboxMessage.update_id == item.id)) or 0
+    while True:
+        batch = db.session.scalars(
+            select(Signature)
+            .where(*_recipients(campaign), Signature.id > item.fanned_out_to)
+            .order_by(Signature.id)
+            .limit(FAN_OUT_BATCH)
+        ).all()
+        pairs = []
+        for sig in batch:
+            subject, text, html = rendered.get(sig.locale) or rendered["en"]
+            link_token, url = _unsubscribe_link(sig)
+            at = item.sent_at + step * (queued + len(pairs))
+            pairs.append((link_token, _message(sig.email, subject, text, html, url, item, at)))
         db.session.flush()  # the tokens, for their ids
-        for link_token, message in batch:
+        for link_token, message in pairs:
             message.link_token_id = link_token.id
-        db.session.add_all([message for _token, message in batch])
-        db.session.flush()
-
-    for sig in db.session.scalars(
-        select(Signature)
-        .where(*_recipients(campaign))
-        .order_by(Signature.id)
-        .execution_options(yield_per=1000)
-    ):
-        subject, text, html = rendered.get(sig.locale) or rendered["en"]
-        link_token, url = _unsubscribe_link(sig)
-        message = _message(sig.email, subject, text, html, url, item, start + step * count)
-        batch.append((link_token, message))
-        count += 1
-        if len(batch) >= 1000:
-            flush(batch)
-            batch = []
-    flush(batch)
-    item.state = "sent"
-    item.sent_at = start
-    item.sent_by = getattr(actor, "id", None)
-    item.recipients = count
-    audit.record(actor, "update", item.id, "send", recipients=count, locales=item.locales)
-    return count
+        db.session.add_all([message for _token, message in pairs])
+        queued += len(pairs)
+        if batch:
+            item.fanned_out_to = batch[-1].id
+        if len(batch) < FAN_OUT_BATCH:
+            item.state = "sent"
+            item.recipients = queued
+        db.session.commit()  # a batch at a time: a worker killed meanwhile redoes only this one
+        if item.state == "sent":
+            return
 
 
 @dataclass
@@ -190,11 +218,12 @@ class Progress:
     sent: int
     queued: int
     failed: int
+    preparing: bool = False  # the worker is still queueing the messages
 
     @property
     def done(self) -> bool:
         """Nothing is left to send."""
-        return self.queued == 0
+        return not self.preparing and self.queued == 0
 
     @property
     def percent(self) -> int:
@@ -212,14 +241,20 @@ def progress(item: CampaignUpdate) -> Progress:
         ).all()
     )
     queued = rows.get("queued", 0) + rows.get("sending", 0)
-    return Progress(item.recipients, rows.get("sent", 0), queued, rows.get("failed", 0))
+    return Progress(
+        item.recipients,
+        rows.get("sent", 0),
+        queued,
+        rows.get("failed", 0),
+        preparing=item.state == "sending",
+    )
 
 
 def all_updates(campaign: Campaign, sent_only: bool = False) -> list[CampaignUpdate]:
     """The campaign's updates, newest first (only the sent ones with ``sent_only``)."""
     query = select(CampaignUpdate).where(CampaignUpdate.campaign_id == campaign.id)
-    if sent_only:
-        query = query.where(CampaignUpdate.state == "sent")
+    if sent_only:  # sending counts: the organiser sent it, the worker is on its way
+        query = query.where(CampaignUpdate.state != "draft")
     order = CampaignUpdate.sent_at if sent_only else CampaignUpdate.created_at
     return list(db.session.scalars(query.order_by(order.desc())))
 

@@ -1,8 +1,8 @@
 """Enqueue and deliver e-mail.
 
 A message is a row before it is anything else: the request that creates it commits it with
-the rest of its work, and delivery happens afterwards (a thread in development, ``flask
-outbox send`` or ``flask worker`` in production). A failed attempt stays queued with an
+the rest of its work, and delivery happens afterwards, in the one worker (``flask worker``,
+which ``make run`` starts too) or by ``flask outbox send``. A failed attempt stays queued with an
 exponential back-off; after ``OUTBOX_MAX_ATTEMPTS`` it is marked failed, still kept, and
 ``flask outbox send --retry-failed`` puts it back in the queue.
 """
@@ -10,11 +10,10 @@ exponential back-off; after ``OUTBOX_MAX_ATTEMPTS`` it is marked failed, still k
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from sqlalchemy import delete, or_, select, update
 
 from campaign import tokens
@@ -194,43 +193,3 @@ def retry_failed() -> int:
     )
     db.session.commit()
     return result.rowcount
-
-
-class _Sender:
-    """One daemon thread per process that delivers when kicked."""
-
-    def __init__(self) -> None:
-        self.wake = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def kick(self, app: Flask) -> None:
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(
-                    target=self._run, args=(app,), name="outbox", daemon=True
-                )
-                self.thread.start()
-        self.wake.set()
-
-    def _run(self, app: Flask) -> None:
-        while True:
-            self.wake.wait(timeout=60)
-            self.wake.clear()
-            if not app.config["OUTBOX_AUTOSEND"]:
-                continue  # switched off since the thread started
-            try:
-                with app.app_context():
-                    deliver_due()
-                    db.session.remove()
-            except Exception:  # a failed pass must not kill the thread
-                log.exception("outbox delivery pass failed")
-
-
-_sender = _Sender()
-
-
-def kick() -> None:
-    """Ask the background thread to deliver now, when ``OUTBOX_AUTOSEND`` is on."""
-    if current_app.config["OUTBOX_AUTOSEND"]:
-        _sender.kick(current_app._get_current_object())  # type: ignore[attr-defined]

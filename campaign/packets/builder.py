@@ -1,10 +1,10 @@
 """Building a visit's packets: one snapshot, one folder, one packet per official, one ZIP.
 
-A build is recorded first (queued), then run by a worker: a thread in the web process, a
-Redis queue when ``REDIS_URL`` is set, or the ``flask packets build`` command. Progress is
-written on its own short transactions so that the page polling it sees it move, and a
-failure is stored on the build rather than lost with the thread. Earlier builds are never
-touched: each has its own folder and fresh packet identifiers.
+A build is recorded first (queued) with a job for the one worker (``flask worker``), or run
+at once by the ``flask packets build`` command. Progress is written on its own short
+transactions so that the page polling it sees it move, and a failure is stored on the
+build. A worker killed mid-build leaves its job to be claimed again, which builds anew.
+Earlier builds are never touched: each has its own folder and fresh packet identifiers.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ import json
 import logging
 import secrets
 import shutil
-import threading
 import zipfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import current_app, g, has_app_context
+from flask import current_app, g
 from sqlalchemy import select, update
 
+from campaign import jobs
 from campaign.extensions import db
+from campaign.jobs import Job
 from campaign.moderation import audit
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
@@ -31,6 +32,7 @@ from campaign.urls import public_base
 from campaign.visits.models import Visit
 
 log = logging.getLogger(__name__)
+BUILD_JOB = "packets.build"
 # Crockford's base32 without I, L, O, U: read aloud or typed from paper without confusion.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -239,38 +241,12 @@ def write_zip(folder: Path, packet_ids: list[str], archive: Path, snapshot: date
 # -- running builds in the background ------------------------------------------------------
 
 
-def start(build: PacketBuild) -> str:
-    """Run a recorded build in the background; returns "queue" or "thread"."""
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        try:
-            from redis import Redis
-            from rq import Queue
-
-            Queue("packets", connection=Redis.from_url(url)).enqueue(
-                run_job, build.id, job_timeout=6 * 3600
-            )
-            return "queue"
-        except Exception:  # noqa: BLE001 - Redis down: build here rather than lose it
-            log.exception("could not queue packet build %s; building in a thread", build.id)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=_thread_main, args=(app, build.id), daemon=True)
-    thread.start()
-    return "thread"
+def start(build: PacketBuild) -> Job:
+    """Ask the worker to run a recorded build; it runs once the caller commits."""
+    return jobs.enqueue(BUILD_JOB, build_id=build.id)
 
 
-def _thread_main(app, build_id: int) -> None:  # noqa: ANN001 - a Flask app
-    with app.app_context():
-        run_build(build_id)
-        db.session.remove()
-
-
-def run_job(build_id: int) -> None:
-    """Entry point for queue workers (``flask packets worker`` or a plain ``rq worker``)."""
-    if has_app_context():
-        run_build(build_id)
-        return
-    from campaign import create_app
-
-    with create_app().app_context():
-        run_build(build_id)
+@jobs.handler(BUILD_JOB)
+def _build_job(build_id: int) -> None:
+    # Run again after a worker died mid-build, it builds anew into fresh packet ids.
+    run_build(build_id)

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -58,18 +57,3 @@ def build_command(visit_slug: str, out_dir: Path | None) -> None:
         shutil.copytree(folder, out_dir, dirs_exist_ok=True)
         archive = out_dir / archive.name
     click.echo(f"ZIP: {archive} (SHA-256 {build.zip_sha256})")
-
-
-@packets_group.command("worker")
-@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
-def worker_command(burst: bool) -> None:
-    """Run packet builds queued in Redis (needs REDIS_URL)."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        raise click.ClickException("REDIS_URL is not set: builds run in the web process.")
-    from redis import Redis
-    from rq import Queue, SimpleWorker
-
-    connection = Redis.from_url(url)
-    # SimpleWorker runs jobs in this process, inside this app context.
-    SimpleWorker([Queue("packets", connection=connection)], connection=connection).work(burst=burst)

@@ -57,8 +57,8 @@ def start_build(visit_id: int):
         flash(_("Add at least one official and one demand before building packets."))
         return redirect(url_for("visits_admin.visit", visit_id=visit.id), code=303)
     build = builder.create_build(visit, current_user)
+    builder.start(build)  # committed with the build: the worker picks it up
     db.session.commit()
-    builder.start(build)
     return redirect(url_for("packets_admin.build", visit_id=visit.id, build_id=build.id), code=303)
 
 

@@ -18,7 +18,6 @@ from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
-from campaign.mail import outbox
 from campaign.security import TokenError, TokenExpired, client_address, hash_address
 from campaign.settings import signing_paused
 from campaign.signatures.counts import clear_cache
@@ -85,7 +84,6 @@ def sign(slug: str):
     )
     submit_signature(campaign, data, hash_address(client_address()))
     db.session.commit()
-    outbox.kick()
     return redirect(url_for("signatures.check_email", slug=slug), code=303)
 
 
@@ -160,7 +158,6 @@ def erase_request():
         return render_template("core/privacy.html", erase_form=form), 422
     request_erasure(form.normalised_email, str(get_locale()))
     db.session.commit()
-    outbox.kick()
     days = current_app.config["ERASE_MAX_AGE_DAYS"]
     return _noindex(render_template("signatures/erase_sent.html", days=days))
 

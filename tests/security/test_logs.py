@@ -124,7 +124,6 @@ def test_gunicorn_access_and_error_logs_of_a_whole_flow_hold_no_person(tmp_path)
         PUBLIC_URL=base,
         TRUSTED_HOSTS="127.0.0.1",
         SESSION_COOKIE_SECURE="false",
-        OUTBOX_AUTOSEND="true",
     )
     env.pop("REDIS_URL", None)
     for args in (["db", "upgrade"], ["campaign", "seed"]):
@@ -137,6 +136,11 @@ def test_gunicorn_access_and_error_logs_of_a_whole_flow_hold_no_person(tmp_path)
          f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", str(access),
          "--error-logfile", str(errors), "--log-level", "debug", "wsgi:app"],
         cwd=ROOT, env=env,
+    )  # fmt: skip
+    worker_log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=worker_log,
     )  # fmt: skip
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
@@ -182,10 +186,13 @@ def test_gunicorn_access_and_error_logs_of_a_whole_flow_hold_no_person(tmp_path)
         erase_path = erase_url.removeprefix(base)
         assert "has been erased" in fetch(erase_path, {"csrf_token": token(fetch(erase_path))})
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        for process in (server, worker):
+            process.terminate()
+        for process in (server, worker):
+            process.wait(timeout=20)
+        worker_log.close()
     access_log = access.read_text()
-    error_log = errors.read_text()
+    error_log = errors.read_text() + (tmp_path / "worker.log").read_text()
     assert "/en/confirm/[token]" in access_log  # the requests were logged, redacted
     tokens = [confirm_path.rsplit("/", 1)[1], erase_path.rsplit("/", 1)[1]]
     for needle in (ADDRESS, "wenjuan.zhang", NAME, "Chengdu", *tokens):
