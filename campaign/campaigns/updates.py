@@ -25,6 +25,7 @@ from campaign.i18n import URL_CODES
 from campaign.mail.models import OutboxMessage
 from campaign.markup import render_markdown
 from campaign.moderation import audit
+from campaign.signatures.counts import counted_signatures
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
 from campaign.urls import external_url
@@ -47,11 +48,7 @@ class UpdateError(ValueError):
 
 def _recipients(campaign: Campaign) -> tuple:
     """Confirmed supporters of ``campaign`` who asked for updates."""
-    return (
-        Signature.campaign_id == campaign.id,
-        Signature.state == "confirmed",
-        Signature.updates.is_(True),
-    )
+    return (*counted_signatures(campaign.id), Signature.updates.is_(True))
 
 
 def recipient_counts(campaign: Campaign) -> dict[str, int]:

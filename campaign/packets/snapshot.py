@@ -16,6 +16,7 @@ from sqlalchemy import case, distinct, func, select
 
 from campaign.countries import country_choices
 from campaign.extensions import db
+from campaign.signatures.counts import counted_demand_links, counted_signatures
 from campaign.signatures.models import Signature, SignatureDemand
 
 BATCH = 2000
@@ -34,10 +35,8 @@ class Supporter:
 def _counted(demand_ids: list[int], snapshot: datetime) -> list:
     return [
         SignatureDemand.demand_id.in_(demand_ids),
-        SignatureDemand.confirmed_at.is_not(None),
-        SignatureDemand.confirmed_at <= snapshot,
-        Signature.state == "confirmed",
-        Signature.confirmed_at <= snapshot,
+        *counted_demand_links(until=snapshot),
+        *counted_signatures(until=snapshot),
     ]
 
 

@@ -23,6 +23,35 @@ from campaign.signatures.models import Signature, SignatureDemand
 COUNTED_STATE = "confirmed"
 
 
+def counted_signatures(campaign_id: int | None = None, until: datetime | None = None) -> list:
+    """The one rule for a counted supporter, as SQL conditions on ``Signature``.
+
+    Confirmed by the owner of the address, neither held nor invalidated, and confirmed by
+    ``until`` when counts are frozen (a counting pause, a closed campaign, a snapshot).
+    Counts, letter packets, the dashboard chart and updates to supporters all use it.
+    """
+    conditions = [Signature.state == COUNTED_STATE]
+    if campaign_id is not None:
+        conditions.append(Signature.campaign_id == campaign_id)
+    if until is not None:
+        conditions.append(Signature.confirmed_at <= until)
+    return conditions
+
+
+def counted_demand_links(until: datetime | None = None) -> list:
+    """The same rule for one demand of a counted signature (join ``Signature`` too)."""
+    conditions = [SignatureDemand.confirmed_at.is_not(None)]
+    if until is not None:
+        conditions.append(SignatureDemand.confirmed_at <= until)
+    return conditions
+
+
+def counting_until(campaign) -> datetime | None:  # noqa: ANN001 - a Campaign
+    """When counts of ``campaign`` stop: the counting pause or its closing, the earlier."""
+    closed = campaign.closed_at if campaign.state in ("closed", "archived") else None
+    return min((t for t in (counting_paused_at(), closed) if t), default=None)
+
+
 @dataclass(frozen=True)
 class Counts:
     """Confirmed supporters of one campaign: in total, per demand and per country."""
@@ -37,11 +66,8 @@ def compute_counts(campaign_id: int, until: datetime | None = None) -> Counts:
 
     ``until`` freezes the counts (an admin paused counting): later confirmations wait.
     """
-    base = [Signature.campaign_id == campaign_id, Signature.state == COUNTED_STATE]
-    demand_filter = [SignatureDemand.confirmed_at.is_not(None)]
-    if until is not None:
-        base.append(Signature.confirmed_at <= until)
-        demand_filter.append(SignatureDemand.confirmed_at <= until)
+    base = counted_signatures(campaign_id, until)
+    demand_filter = counted_demand_links(until)
     total = db.session.scalar(select(func.count(Signature.id)).where(*base)) or 0
     per_demand = dict(
         db.session.execute(
@@ -66,11 +92,8 @@ _cache: dict[int, tuple[float, Counts]] = {}
 _lock = threading.Lock()
 
 
-def campaign_counts(campaign_id: int, frozen_at: datetime | None = None) -> Counts:
-    """Counts for a campaign, at most ``COUNT_CACHE_SECONDS`` old.
-
-    ``frozen_at`` (a closed campaign's closing time) stops the counts there.
-    """
+def campaign_counts(campaign_id: int, until: datetime | None = None) -> Counts:
+    """Counts for a campaign, at most ``COUNT_CACHE_SECONDS`` old, frozen at ``until``."""
     ttl = current_app.config["COUNT_CACHE_SECONDS"]
     now = time.monotonic()
     if ttl > 0:
@@ -78,7 +101,6 @@ def campaign_counts(campaign_id: int, frozen_at: datetime | None = None) -> Coun
             hit = _cache.get(campaign_id)
         if hit and now - hit[0] < ttl:
             return hit[1]
-    until = min((t for t in (counting_paused_at(), frozen_at) if t), default=None)
     counts = compute_counts(campaign_id, until=until)
     if ttl > 0:
         with _lock:
@@ -114,11 +136,7 @@ def recent_supporters(campaign_id: int, limit: int = 10) -> list[PublicSupporter
     """
     rows = db.session.scalars(
         select(Signature)
-        .where(
-            Signature.campaign_id == campaign_id,
-            Signature.state == COUNTED_STATE,
-            Signature.display != "anonymous",
-        )
+        .where(*counted_signatures(campaign_id), Signature.display != "anonymous")
         .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
         .limit(limit)
     ).all()
@@ -131,9 +149,8 @@ def recent_supporters(campaign_id: int, limit: int = 10) -> list[PublicSupporter
 
 
 def counts_for(campaign) -> Counts:  # noqa: ANN001 - a Campaign (no import: no cycle)
-    """Counts for ``campaign``, frozen at its closing time once closed."""
-    frozen = campaign.closed_at if campaign.state in ("closed", "archived") else None
-    return campaign_counts(campaign.id, frozen_at=frozen)
+    """Counts for ``campaign``, frozen at a counting pause or its closing time."""
+    return campaign_counts(campaign.id, until=counting_until(campaign))
 
 
 def count_cache_seconds() -> int:

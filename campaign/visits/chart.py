@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
+from campaign.signatures.counts import counted_demand_links, counted_signatures, counting_until
 from campaign.signatures.models import Signature, SignatureDemand
 from campaign.timeutil import utcnow
 
@@ -66,13 +67,14 @@ def daily_counts(campaign: Campaign, days: int = 30, today: date | None = None) 
     """Confirmed signatures per day per demand over the last ``days`` days."""
     today = today or utcnow().date()
     start = today - timedelta(days=days - 1)
+    until = counting_until(campaign)  # the chart agrees with the public counts
     day = func.date(SignatureDemand.confirmed_at)
     rows = db.session.execute(
         select(day, SignatureDemand.demand_id, func.count())
         .join(Signature, Signature.id == SignatureDemand.signature_id)
         .where(
-            Signature.campaign_id == campaign.id,
-            Signature.state == "confirmed",
+            *counted_signatures(campaign.id, until),
+            *counted_demand_links(until),
             SignatureDemand.confirmed_at >= datetime.combine(start, datetime.min.time()),
         )
         .group_by(day, SignatureDemand.demand_id)
