@@ -156,11 +156,10 @@ def register_blueprints(app: Flask) -> None:
     from campaign.accounts.views import bp as staff_bp
     from campaign.api.views import bp as api_bp
     from campaign.campaigns.views import bp as campaigns_bp
-    from campaign.core.views import pages, register_error_pages, root
+    from campaign.core.views import register_error_pages, root
     from campaign.signatures.views import bp as signatures_bp
 
     app.register_blueprint(root)
-    app.register_blueprint(pages)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(signatures_bp)
     app.register_blueprint(api_bp)

@@ -77,7 +77,7 @@ def dashboard():
     visits, latest, chart, chart_campaign = [], {}, None, None
     if can_organise:
         from campaign.campaigns.services import featured_campaign
-        from campaign.packets.views import latest_builds
+        from campaign.packets.builder import latest_builds
         from campaign.timeutil import utcnow
         from campaign.visits.chart import daily_counts
         from campaign.visits.services import upcoming_visits

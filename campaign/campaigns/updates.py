@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
@@ -23,6 +23,7 @@ from campaign.campaigns.services import localise
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail.models import OutboxMessage
+from campaign.mail.render import render_mail
 from campaign.markup import render_markdown
 from campaign.moderation import audit
 from campaign.signatures.counts import counted_signatures
@@ -112,11 +113,7 @@ def _render(campaign: Campaign, item: CampaignUpdate, locale: str) -> tuple[str,
             "body_text": text.body,
             "link": LINK_PLACEHOLDER,
         }
-        return (
-            text.subject,
-            render_template("mail/update.txt", **context),
-            render_template("mail/update.html", **context),
-        )
+        return (text.subject, *render_mail("mail/update", **context))
 
 
 def _message(sig_or_email, subject, text, html, link, item, at) -> OutboxMessage:  # noqa: ANN001

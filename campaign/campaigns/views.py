@@ -1,18 +1,22 @@
-"""Public campaign pages."""
+"""Public campaign pages and their signing form's target."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from campaign.campaigns.pages import render_campaign_page
+from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import (
     archived_campaigns,
     featured_campaign,
     localise,
     public_campaign,
 )
+from campaign.extensions import db
 from campaign.i18n import use_language_prefix
+from campaign.security import client_address, hash_address
+from campaign.settings import signing_paused
+from campaign.signatures.services import SignatureInput, submit_signature
 
 bp = Blueprint("campaigns", __name__, url_prefix="/<lang>", template_folder="templates")
 use_language_prefix(bp)
@@ -44,3 +48,39 @@ def archive():
     locale = str(get_locale())
     items = [(localise(c, locale), counts_for(c).total) for c in archived_campaigns()]
     return render_template("campaigns/archive.html", items=items)
+
+
+@bp.post("/c/<slug>/sign")
+def sign(slug: str):
+    """Validate the form, record the signature and queue its confirmation mail."""
+    campaign = public_campaign(slug)
+    if campaign is None:
+        abort(404)
+    if not campaign.is_open:
+        view = localise(campaign, str(get_locale()))
+        return render_template("signatures/closed.html", view=view), 409
+    if signing_paused():
+        view = localise(campaign, str(get_locale()))
+        return render_template("signatures/paused.html", view=view), 503
+    form = sign_form(campaign, formdata=request.form)
+    if not form.validate():
+        return render_campaign_page(campaign, form, status=422)
+    if form.website.data:
+        # A bot filled the honeypot: answer as for anyone, keep nothing.
+        return redirect(url_for("signatures.check_email", slug=slug), code=303)
+    data = SignatureInput(
+        name=form.name.data,
+        email=form.normalised_email,
+        country=form.country.data,
+        region=form.region.data or "",
+        affiliation=form.affiliation.data or "",
+        comment=(form.comment.data or "").replace("\r\n", "\n"),
+        display=form.display.data,
+        name_in_letters=bool(form.name_in_letters.data),
+        updates=bool(form.updates.data),
+        demand_ids=form.demands.data,
+        locale=str(get_locale()),
+    )
+    submit_signature(campaign, data, hash_address(client_address()))
+    db.session.commit()
+    return redirect(url_for("signatures.check_email", slug=slug), code=303)

@@ -1,4 +1,4 @@
-"""Root redirect, the privacy page, health checks and error pages."""
+"""Root redirect, language switch, health checks and error pages."""
 
 from __future__ import annotations
 
@@ -22,13 +22,10 @@ from campaign.i18n import (
     URL_CODES,
     negotiate,
     set_language_cookie,
-    use_language_prefix,
 )
 from campaign.urls import safe_target
 
-root = Blueprint("root", __name__)
-pages = Blueprint("pages", __name__, url_prefix="/<lang>", template_folder="templates")
-use_language_prefix(pages)
+root = Blueprint("root", __name__, template_folder="templates")
 
 
 @root.get("/")
@@ -68,14 +65,6 @@ def readyz():
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
-
-
-@pages.get("/privacy")
-def privacy():
-    """What is stored about a supporter, why, who sees it and for how long."""
-    from campaign.signatures.forms import EraseRequestForm
-
-    return render_template("core/privacy.html", erase_form=EraseRequestForm())
 
 
 def register_error_pages(app: Flask) -> None:

@@ -13,13 +13,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
 from campaign import tokens
 from campaign.extensions import db
 from campaign.mail.backends import Backend, build_message, get_backend
 from campaign.mail.models import OutboxMessage
+from campaign.mail.render import render_mail
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
 
@@ -45,11 +46,12 @@ def enqueue(
     ``link_token``, the texts carry ``tokens.PLACEHOLDER`` where its token goes; the token
     is made when the message is sent.
     """
+    body_text, body_html = render_mail(template, **context)
     row = OutboxMessage(
         recipient=recipient,
         subject=subject,
-        body_text=render_template(f"{template}.txt", **context),
-        body_html=render_template(f"{template}.html", **context),
+        body_text=body_text,
+        body_html=body_html,
         kind=kind,
         headers="\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
         state="queued",

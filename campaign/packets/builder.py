@@ -238,6 +238,18 @@ def write_zip(folder: Path, packet_ids: list[str], archive: Path, snapshot: date
                     shutil.copyfileobj(src, dst, 1 << 20)
 
 
+def latest_builds(visit_ids: list[int]) -> dict[int, PacketBuild]:
+    """The newest build of each visit."""
+    latest: dict[int, PacketBuild] = {}
+    for b in db.session.scalars(
+        select(PacketBuild)
+        .where(PacketBuild.visit_id.in_(visit_ids))
+        .order_by(PacketBuild.created_at, PacketBuild.id)
+    ):
+        latest[b.visit_id] = b
+    return latest
+
+
 # -- running builds in the background ------------------------------------------------------
 
 

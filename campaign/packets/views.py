@@ -16,7 +16,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from campaign.accounts.access import allow, guard
 from campaign.campaigns.services import localise
@@ -168,15 +167,3 @@ def verify(packet_id: str):
 def verify_in(packet_id: str):
     """The verification page in the language of the URL."""
     return _verify(packet_id, g.locale)
-
-
-def latest_builds(visit_ids: list[int]) -> dict[int, PacketBuild]:
-    """The newest build of each visit."""
-    latest: dict[int, PacketBuild] = {}
-    for b in db.session.scalars(
-        select(PacketBuild)
-        .where(PacketBuild.visit_id.in_(visit_ids))
-        .order_by(PacketBuild.created_at, PacketBuild.id)
-    ):
-        latest[b.visit_id] = b
-    return latest

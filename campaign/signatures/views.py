@@ -1,4 +1,4 @@
-"""Signing, the check-your-mail page and confirmation links."""
+"""A supporter's side after signing: check your mail, confirm, unsubscribe, privacy, erasure."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from flask import (
 )
 from flask_babel import get_locale
 
-from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
-from campaign.security import TokenError, TokenExpired, client_address, hash_address
-from campaign.settings import signing_paused
+from campaign.security import TokenError, TokenExpired
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.erasure import (
     after_erasure,
@@ -30,11 +28,9 @@ from campaign.signatures.erasure import (
 from campaign.signatures.erasure import erase as erase_signatures
 from campaign.signatures.forms import EraseRequestForm
 from campaign.signatures.services import (
-    SignatureInput,
     confirm_signature,
     open_confirmation,
     stop_updates,
-    submit_signature,
 )
 from campaign.tokens import resolve as resolve_link
 from campaign.urls import external_url
@@ -49,42 +45,6 @@ def _noindex(body, status: int = 200):
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.post("/c/<slug>/sign")
-def sign(slug: str):
-    """Validate the form, record the signature and queue its confirmation mail."""
-    campaign = public_campaign(slug)
-    if campaign is None:
-        abort(404)
-    if not campaign.is_open:
-        view = localise(campaign, str(get_locale()))
-        return render_template("signatures/closed.html", view=view), 409
-    if signing_paused():
-        view = localise(campaign, str(get_locale()))
-        return render_template("signatures/paused.html", view=view), 503
-    form = sign_form(campaign, formdata=request.form)
-    if not form.validate():
-        return render_campaign_page(campaign, form, status=422)
-    if form.website.data:
-        # A bot filled the honeypot: answer as for anyone, keep nothing.
-        return redirect(url_for("signatures.check_email", slug=slug), code=303)
-    data = SignatureInput(
-        name=form.name.data,
-        email=form.normalised_email,
-        country=form.country.data,
-        region=form.region.data or "",
-        affiliation=form.affiliation.data or "",
-        comment=(form.comment.data or "").replace("\r\n", "\n"),
-        display=form.display.data,
-        name_in_letters=bool(form.name_in_letters.data),
-        updates=bool(form.updates.data),
-        demand_ids=form.demands.data,
-        locale=str(get_locale()),
-    )
-    submit_signature(campaign, data, hash_address(client_address()))
-    db.session.commit()
-    return redirect(url_for("signatures.check_email", slug=slug), code=303)
 
 
 @bp.get("/c/<slug>/check-email")
@@ -150,12 +110,18 @@ def _thanks(view, signature):  # noqa: ANN001 - a CampaignView and a Signature
     )
 
 
+@bp.get("/privacy")
+def privacy():
+    """What is stored about a supporter, why, who sees it and for how long; erasure."""
+    return render_template("signatures/privacy.html", erase_form=EraseRequestForm())
+
+
 @bp.post("/privacy/erase")
 def erase_request():
     """Mail an erasure link if the address signed anything; the same answer either way."""
     form = EraseRequestForm(request.form)
     if not form.validate():
-        return render_template("core/privacy.html", erase_form=form), 422
+        return render_template("signatures/privacy.html", erase_form=form), 422
     request_erasure(form.normalised_email, str(get_locale()))
     db.session.commit()
     days = current_app.config["ERASE_MAX_AGE_DAYS"]
