@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
 from campaign.accounts.models import LoginAttempt, StaffRole, StaffUser  # noqa: F401
+from campaign.audit import ModerationEvent  # noqa: F401
 from campaign.campaigns.models import (  # noqa: F401
     Campaign,
     CampaignTranslation,
@@ -11,7 +12,6 @@ from campaign.campaigns.models import (  # noqa: F401
 )
 from campaign.jobs import Job  # noqa: F401
 from campaign.mail.models import OutboxMessage  # noqa: F401
-from campaign.moderation.models import ModerationEvent  # noqa: F401
 from campaign.packets.models import Packet, PacketBuild  # noqa: F401
 from campaign.settings import Setting  # noqa: F401
 from campaign.signatures.models import Signature, SignatureDemand, Submission  # noqa: F401

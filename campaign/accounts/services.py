@@ -10,10 +10,10 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from campaign import audit
 from campaign.accounts.models import ROLES, LoginAttempt, StaffRole, StaffUser
 from campaign.emails import normalise_email
 from campaign.extensions import db
-from campaign.moderation import audit
 from campaign.timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 12

@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
+from campaign import audit
 from campaign.campaigns.models import (
     Campaign,
     CampaignTranslation,
@@ -16,7 +17,6 @@ from campaign.campaigns.models import (
     DemandTranslation,
 )
 from campaign.extensions import db
-from campaign.moderation import audit
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.models import SignatureDemand
 from campaign.timeutil import utcnow

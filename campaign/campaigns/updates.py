@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from campaign import jobs, tokens
+from campaign import audit, jobs, tokens
 from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
 from campaign.campaigns.services import localise
 from campaign.extensions import db
@@ -25,7 +25,6 @@ from campaign.i18n import URL_CODES
 from campaign.mail.models import OutboxMessage
 from campaign.mail.render import render_mail
 from campaign.markup import render_markdown
-from campaign.moderation import audit
 from campaign.signatures.counts import counted_signatures
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow

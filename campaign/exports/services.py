@@ -17,10 +17,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import String, func, select, type_coerce
 
+from campaign import audit
 from campaign.campaigns.models import Campaign, Demand
 from campaign.csvsafe import safe_cell
 from campaign.extensions import db
-from campaign.moderation import audit
 from campaign.signatures.models import Signature, SignatureDemand
 
 FORMATS = ("csv", "jsonl")

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, func, select
 
+from campaign import audit
+from campaign.audit import ModerationEvent
 from campaign.extensions import db
-from campaign.moderation import audit
-from campaign.moderation.models import ModerationEvent
 from campaign.settings import COUNTING_PAUSED, SIGNING_PAUSED, set_setting
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.models import Signature

@@ -22,10 +22,9 @@ from pathlib import Path
 from flask import current_app, g
 from sqlalchemy import select, update
 
-from campaign import jobs
+from campaign import audit, jobs
 from campaign.extensions import db
 from campaign.jobs import Job
-from campaign.moderation import audit
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
 from campaign.urls import public_base

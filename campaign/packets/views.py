@@ -17,11 +17,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from campaign import audit
 from campaign.accounts.access import allow, guard
 from campaign.campaigns.services import localise
 from campaign.extensions import db
 from campaign.i18n import use_language_prefix
-from campaign.moderation import audit
 from campaign.packets import builder
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow

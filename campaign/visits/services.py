@@ -12,10 +12,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from campaign import audit
 from campaign.campaigns.editor import SLUG_PATTERN
 from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
-from campaign.moderation import audit
 from campaign.timeutil import utcnow
 from campaign.visits.models import LETTER_LOCALES, Official, Visit, VisitLetter
 

@@ -7,8 +7,8 @@ import pytest
 
 from campaign.accounts import services
 from campaign.accounts.models import StaffUser
+from campaign.audit import ModerationEvent
 from campaign.extensions import db
-from campaign.moderation.models import ModerationEvent
 
 PASSWORD = "correct horse battery"
 

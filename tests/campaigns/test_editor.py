@@ -4,9 +4,9 @@ import re
 
 import pytest
 
+from campaign.audit import ModerationEvent
 from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
-from campaign.moderation.models import ModerationEvent
 from tests.accounts.test_staff import login, make_user, token_from
 from tests.conftest import confirm, confirm_link, csrf_token, deliver, mails, sign
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
+from campaign.audit import ModerationEvent
 from campaign.extensions import db
-from campaign.moderation.models import ModerationEvent
 from campaign.moderation.personal import mask_email, personal_data_kinds
 from campaign.security import hash_address
 from campaign.signatures.models import Signature

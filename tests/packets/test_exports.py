@@ -10,8 +10,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from campaign.audit import ModerationEvent
 from campaign.extensions import db
-from campaign.moderation.models import ModerationEvent
 from tests.accounts.test_staff import login, make_user, token_from
 from tests.packets.helpers import PEOPLE, add_people
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from campaign.audit import ModerationEvent
 from campaign.extensions import db
-from campaign.moderation.models import ModerationEvent
 from campaign.packets import builder
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow

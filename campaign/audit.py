@@ -1,7 +1,12 @@
-"""The audit trail: who did what to which object, when and why."""
+"""The audit trail: who did what to which object, when and why.
+
+Every package that changes something a person must be able to account for records an
+event here, in the same transaction as the change.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -27,3 +32,27 @@ class ModerationEvent(db.Model):
     action: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[str] = mapped_column(Text, default="")  # JSON
+
+
+def record(
+    actor: object | None,
+    object_type: str,
+    object_id: object,
+    action: str,
+    reason: str = "",
+    **details: object,
+) -> ModerationEvent:
+    """Add an event to the session (the caller's commit writes it with the change)."""
+    event = ModerationEvent(
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "email", None) or "cli",
+        object_type=object_type,
+        object_id=str(object_id),
+        action=action,
+        reason=reason,
+        details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+        if details
+        else "",
+    )
+    db.session.add(event)
+    return event
