@@ -25,6 +25,10 @@ class AccountError(ValueError):
     """A refused account change, with a message for the person who asked."""
 
 
+class WrongPassword(AccountError):
+    """The current password given does not match."""
+
+
 class Throttled(Exception):
     """Too many failed logins for this account or from this address."""
 
@@ -97,10 +101,22 @@ def end_sessions(user: StaffUser) -> None:
 
 
 def set_active(user: StaffUser, active: bool, actor: StaffUser | None = None) -> None:
-    """Deactivate (ends their sessions) or reactivate a user; the caller commits."""
+    """Deactivate (ends their sessions) or reactivate a user; the caller commits.
+
+    Nobody deactivates themselves: the last admin could lock everyone out.
+    """
+    if not active and actor is not None and actor.id == user.id:
+        raise AccountError("You cannot deactivate yourself.")
     user.active = active
     end_sessions(user)
     audit.record(actor, "staff_user", user.id, "activate" if active else "deactivate")
+
+
+def change_own_password(user: StaffUser, current: str, new: str) -> None:
+    """A user changes their password, proving they know the current one; caller commits."""
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPassword("That is not your current password.")
+    set_password(user, new, actor=user)
 
 
 def set_password(user: StaffUser, password: str, actor: StaffUser | None = None) -> None:

@@ -108,12 +108,11 @@ def password():
     """Change one's own password; other sessions end."""
     form = PasswordForm()
     if form.validate_on_submit():
-        from werkzeug.security import check_password_hash
-
-        if not check_password_hash(current_user.password_hash, form.current.data):
+        try:
+            services.change_own_password(current_user, form.current.data, form.new.data)
+        except services.WrongPassword:
             form.current.errors = [_("That is not your current password.")]
             return render_template("accounts/password.html", form=form), 422
-        services.set_password(current_user, form.new.data, actor=current_user)
         db.session.commit()
         login_user(current_user)  # this session carries the new version
         flash(_("Your password was changed. Your other sessions have ended."))
@@ -172,10 +171,11 @@ def user_active(user_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    if user.id == current_user.id:
+    try:
+        services.set_active(user, request.form.get("active") == "1", actor=current_user)
+    except services.AccountError:
         flash(_("You cannot deactivate yourself."))
         return redirect(url_for("staff.users"), code=303)
-    services.set_active(user, request.form.get("active") == "1", actor=current_user)
     db.session.commit()
     flash(_("Saved."))
     return redirect(url_for("staff.users"), code=303)

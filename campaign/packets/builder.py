@@ -92,8 +92,14 @@ def purge_old_files(days: int) -> int:
     return _remove_files(list(_undelivered_builds(query)), "retention")
 
 
+class BuildError(ValueError):
+    """A build that cannot be made: the visit addresses no official or includes no demand."""
+
+
 def create_build(visit: Visit, actor) -> PacketBuild:  # noqa: ANN001 - StaffUser or None
     """Record a new build of ``visit`` at the present moment (not started yet)."""
+    if not visit.officials or not visit.demands:
+        raise BuildError("A visit needs at least one official and one demand to build packets.")
     build = PacketBuild(
         base_url=public_base(),
         visit=visit,

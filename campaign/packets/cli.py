@@ -1,4 +1,4 @@
-"""``flask packets build`` and ``flask packets worker``."""
+"""``flask packets build``: build a visit's packets now, in this process."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ def build_command(visit_slug: str, out_dir: Path | None) -> None:
     visit = db.session.scalar(select(Visit).where(Visit.slug == visit_slug))
     if visit is None:
         raise click.ClickException(f"No visit with the slug {visit_slug!r}.")
-    build = builder.create_build(visit, None)
+    try:
+        build = builder.create_build(visit, None)
+    except builder.BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     build_id = build.id
     click.echo(f"Snapshot {build.snapshot_at.isoformat()}Z; verification links on {build.base_url}")

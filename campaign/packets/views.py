@@ -52,10 +52,11 @@ def start_build(visit_id: int):
     visit = db.session.get(Visit, visit_id) or abort(404)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    if not visit.officials or not visit.demands:
+    try:
+        build = builder.create_build(visit, current_user)
+    except builder.BuildError:
         flash(_("Add at least one official and one demand before building packets."))
         return redirect(url_for("visits_admin.visit", visit_id=visit.id), code=303)
-    build = builder.create_build(visit, current_user)
     builder.start(build)  # committed with the build: the worker picks it up
     db.session.commit()
     return redirect(url_for("packets_admin.build", visit_id=visit.id, build_id=build.id), code=303)

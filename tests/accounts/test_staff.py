@@ -269,3 +269,17 @@ def test_purge_deletes_login_attempts_older_than_a_day(app, client, runner):
     assert "and 1 old login attempts" in result.output
     with app.app_context():
         assert db.session.query(LoginAttempt).count() == 1  # today's attempt stays
+
+
+def test_the_self_deactivation_and_current_password_rules_live_in_the_service(app):
+    make_user(app)
+    with app.app_context():
+        user = services.find_user("admin@example.org")
+        with pytest.raises(services.AccountError, match="yourself"):
+            services.set_active(user, False, actor=user)
+        with pytest.raises(services.WrongPassword):
+            services.change_own_password(user, "not the password", "a new long password")
+        services.change_own_password(user, PASSWORD, "a new long password")
+        services.set_active(user, False)  # from the command line: no actor
+        db.session.commit()
+        assert user.active is False

@@ -253,14 +253,20 @@ def test_failed_build_is_reported_and_leaves_no_files(app, visit_id, monkeypatch
         assert build.packets == []
 
 
-def test_build_without_officials_fails_with_a_reason(app, visit_id):
+def test_a_visit_without_officials_is_refused_by_the_view_and_the_cli_alike(app, visit_id, runner):
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
         visit.officials = []
         db.session.commit()
-        build = _build(app, visit_id)
-        assert build.state == "failed"
-        assert "no officials" in build.error
+        with pytest.raises(builder.BuildError, match="at least one official"):
+            builder.create_build(visit, None)
+        db.session.rollback()
+        slug = visit.slug
+    result = runner.invoke(args=["packets", "build", slug])
+    assert result.exit_code != 0
+    assert "at least one official" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(PacketBuild.id)) is None
 
 
 def test_progress_reaches_the_total(app, visit_id):
