@@ -12,6 +12,9 @@ from flask import g, request
 # URL code -> Babel locale identifier, in the order the switcher shows them.
 LOCALES: dict[str, str] = {"en": "en", "zh-hans": "zh_Hans", "zh-hant": "zh_Hant"}
 URL_CODES: dict[str, str] = {v: k for k, v in LOCALES.items()}
+# The Babel locales in the switcher's order: campaigns, letters and updates are written
+# in these, and every catalogue is complete for them.
+LOCALE_IDS: tuple[str, ...] = tuple(LOCALES.values())
 DEFAULT_LOCALE = "en"
 # Each language's own name, so a reader finds theirs whatever the page's language.
 NATIVE_NAMES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}

@@ -17,6 +17,7 @@ from campaign.campaigns.models import (
     DemandTranslation,
 )
 from campaign.extensions import db
+from campaign.i18n import LOCALE_IDS
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.models import SignatureDemand
 from campaign.timeutil import utcnow
@@ -29,7 +30,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": ("open", "archived"),
     "archived": ("closed",),
 }
-TRANSLATABLE_LOCALES = ("en", "zh_Hans", "zh_Hant")
+TRANSLATABLE_LOCALES = LOCALE_IDS
 
 
 class EditorError(ValueError):

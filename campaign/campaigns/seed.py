@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from campaign.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation
 from campaign.extensions import db
+from campaign.i18n import LOCALE_IDS
 
 SEED_FILE = Path(__file__).parent / "data" / "chrd-2011.toml"
-TRANSLATED_LOCALES = ("en", "zh_Hans", "zh_Hant")
+TRANSLATED_LOCALES = LOCALE_IDS
 
 
 def load_campaign_file(path: Path = SEED_FILE) -> tuple[Campaign, bool]:

@@ -21,7 +21,7 @@ from campaign import audit, jobs, tokens
 from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
 from campaign.campaigns.services import localise
 from campaign.extensions import db
-from campaign.i18n import URL_CODES
+from campaign.i18n import LOCALE_IDS, URL_CODES
 from campaign.mail.models import OutboxMessage
 from campaign.mail.render import render_mail
 from campaign.markup import render_markdown
@@ -32,7 +32,7 @@ from campaign.urls import external_url
 from campaign.validation import text_problem
 
 LINK_PLACEHOLDER = "\x00UNSUBSCRIBE\x00"
-UPDATE_LOCALES = ("en", "zh_Hans", "zh_Hant")
+UPDATE_LOCALES = LOCALE_IDS
 FAN_OUT_JOB = "updates.fan_out"
 SUBJECT_MAX = 200
 BODY_MAX = 20_000

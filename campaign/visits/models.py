@@ -18,9 +18,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
+from campaign.i18n import LOCALE_IDS
 from campaign.timeutil import utcnow
 
-LETTER_LOCALES = ("en", "zh_Hans", "zh_Hant")
+LETTER_LOCALES = LOCALE_IDS
 PAPER_SIZES = ("A4", "Letter")
 
 
