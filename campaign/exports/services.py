@@ -7,7 +7,6 @@ leaves, so a leaked file can be traced to the person who made it.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import secrets
@@ -19,14 +18,13 @@ from sqlalchemy import String, func, select, type_coerce
 
 from campaign import audit
 from campaign.campaigns.models import Campaign, Demand
-from campaign.csvsafe import safe_cell
+from campaign.csvsafe import FORMULA_START, bom_writer, safe_cell
 from campaign.extensions import db
 from campaign.signatures.models import Signature, SignatureDemand
 
 FORMATS = ("csv", "jsonl")
 STATES = ("confirmed", "unconfirmed", "held", "invalidated")
 BATCH = 2000
-_FORMULA_START = tuple("=+-@\t\r")
 # The order of the file's columns: "demands" comes just before the two times.
 COLUMNS = [
     "export_id",
@@ -190,13 +188,12 @@ def render(batches: Iterator[list[list]], fmt: str, cols: list[str]) -> Iterator
         return
     risky = [i for i, c in enumerate(cols) if c in _FREE_TEXT]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
+    writer = bom_writer(buffer)
     writer.writerow(cols)
     for rows in batches:
         for row in rows:
             for i in risky:
-                if row[i][:1] in _FORMULA_START:
+                if row[i].startswith(FORMULA_START):
                     row[i] = safe_cell(row[i])
         writer.writerows(rows)
         yield buffer.getvalue()

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 
 from campaign.campaigns.services import localise
 from campaign.countries import country_choices
-from campaign.csvsafe import safe_cell
+from campaign.csvsafe import bom_writer, safe_cell
 from campaign.markup import render_markdown
 from campaign.names import with_pinyin
 from campaign.packets import snapshot as snap
@@ -203,8 +203,7 @@ def _write_letter_and_annex(
         (target / LETTER_FILE).open("wb") as pdf_out,
         (target / ANNEX_FILE).open("w", encoding="utf-8", newline="") as csv_out,
     ):
-        annex = csv.writer(csv_out)
-        csv_out.write("\ufeff")
+        annex = bom_writer(csv_out)
         annex.writerow(ANNEX_COUNTS_HEADER if visit.counts_only else ANNEX_HEADER)
         pw = PageWriter(
             pdf_out,
