@@ -16,6 +16,7 @@ from campaign.campaigns.models import (
     Demand,
     DemandTranslation,
 )
+from campaign.errors import RefusedError
 from campaign.extensions import db
 from campaign.i18n import LOCALE_IDS
 from campaign.signatures.counts import clear_cache
@@ -33,12 +34,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 TRANSLATABLE_LOCALES = LOCALE_IDS
 
 
-class EditorError(ValueError):
-    """A refused change; ``code`` names the reason for the page to translate."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class EditorError(RefusedError):
+    """A refused change to a campaign or its demands."""
 
 
 @dataclass

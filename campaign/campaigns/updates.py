@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from campaign import audit, jobs, tokens
 from campaign.campaigns.models import Campaign, CampaignUpdate, UpdateText
 from campaign.campaigns.services import localise
+from campaign.errors import RefusedError
 from campaign.extensions import db
 from campaign.i18n import LOCALE_IDS, URL_CODES
 from campaign.mail.models import OutboxMessage
@@ -38,12 +39,8 @@ SUBJECT_MAX = 200
 BODY_MAX = 20_000
 
 
-class UpdateError(ValueError):
-    """A refused update action; ``code`` names the reason."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class UpdateError(RefusedError):
+    """A refused update action."""
 
 
 def _recipients(campaign: Campaign) -> tuple:

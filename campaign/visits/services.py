@@ -15,6 +15,7 @@ from sqlalchemy import select
 from campaign import audit
 from campaign.campaigns.editor import SLUG_PATTERN
 from campaign.campaigns.models import Campaign, Demand
+from campaign.errors import RefusedError
 from campaign.extensions import db
 from campaign.timeutil import utcnow
 from campaign.visits.models import LETTER_LOCALES, Official, Visit, VisitLetter
@@ -24,12 +25,8 @@ OFFICIAL_FIELDS = ("name", "title", "office", "government", "address", "email", 
                    "language")  # fmt: skip
 
 
-class VisitError(ValueError):
-    """A visit that cannot be saved; ``code`` names the reason for the form."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class VisitError(RefusedError):
+    """A visit that cannot be saved."""
 
 
 @dataclass
