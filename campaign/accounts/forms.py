@@ -8,14 +8,13 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectChoice,
-    SelectMultipleField,
     ValidationError,
-    widgets,
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from campaign.accounts.models import ROLES
 from campaign.accounts.services import MIN_PASSWORD_LENGTH
+from campaign.fields import CheckboxListField
 from campaign.signatures.forms import checked_email
 
 
@@ -36,13 +35,6 @@ def _role_labels() -> list[SelectChoice]:
     return [SelectChoice(r, labels[r]) for r in ROLES]
 
 
-class RolesField(SelectMultipleField):
-    """Checkboxes for the three roles."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
 class UserForm(FlaskForm):
     """Create a staff user."""
 
@@ -57,13 +49,13 @@ class UserForm(FlaskForm):
             Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least 12 characters.")),
         ],
     )
-    roles = RolesField(_l("Roles"), validate_choice=False)
+    roles = CheckboxListField(_l("Roles"), validate_choice=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.roles.choices = _role_labels()
 
-    def validate_roles(self, field: RolesField) -> None:
+    def validate_roles(self, field: CheckboxListField) -> None:
         """At least one known role."""
         if not field.data or set(field.data) - set(ROLES):
             raise ValidationError(_l("Choose at least one role."))
@@ -76,7 +68,7 @@ class UserForm(FlaskForm):
 class RolesForm(FlaskForm):
     """Change a user's roles."""
 
-    roles = RolesField(_l("Roles"), validate_choice=False)
+    roles = CheckboxListField(_l("Roles"), validate_choice=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

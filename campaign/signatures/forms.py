@@ -11,15 +11,14 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     ValidationError,
-    widgets,
 )
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from campaign.emails import normalise_email
+from campaign.fields import CheckboxListField
 from campaign.validation import CleanText
 
 NAME_MAX = 200
@@ -43,11 +42,8 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+class DemandsField(CheckboxListField):
+    """The demands' checkboxes; values are demand ids."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
         """Keep only well-formed ids; unknown ones are refused in ``pre_validate``."""
@@ -116,7 +112,7 @@ class SignForm(FlaskForm):
             CleanText(multiline=True, signer=True),
         ],
     )
-    demands = MultiCheckboxField(_l("The demands you sign"), coerce=int)
+    demands = DemandsField(_l("The demands you sign"), coerce=int)
     display = RadioField(
         _l("How your name may appear on this site"),
         choices=[
@@ -155,7 +151,7 @@ class SignForm(FlaskForm):
         if field.data not in {"full", "initials", "anonymous"}:
             raise ValidationError(_l("Please choose how your name may appear."))
 
-    def validate_demands(self, field: MultiCheckboxField) -> None:
+    def validate_demands(self, field: DemandsField) -> None:
         """At least one demand must be ticked."""
         if not field.data:
             raise ValidationError(_l("Please tick at least one demand."))

@@ -9,7 +9,6 @@ from wtforms import (
     DateField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -22,10 +21,10 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.campaigns.editor import SLUG_PATTERN
 from campaign.campaigns.staff_forms import REQUIRED
+from campaign.fields import CheckboxListField
 from campaign.i18n import NATIVE_NAMES
 from campaign.validation import CleanText, DateInRange
 from campaign.visits.models import PAPER_SIZES
@@ -71,13 +70,6 @@ class OfficialForm(FlaskForm):
     )
 
 
-class MultiCheckboxField(SelectMultipleField):
-    """Checkboxes, one per choice: usable without JavaScript and by keyboard."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class VisitForm(FlaskForm):
     """A visit: when, where, to whom, with what."""
 
@@ -106,14 +98,14 @@ class VisitForm(FlaskForm):
     counts_only = BooleanField(
         _l("Counts only: name no supporters (for campaigns whose signers are at risk)")
     )
-    official_ids = MultiCheckboxField(_l("Officials addressed"), coerce=int)
+    official_ids = CheckboxListField(_l("Officials addressed"), coerce=int)
 
     def validate_official_ids(self, field) -> None:  # noqa: ANN001
         """At least one official (checked here: a browser would demand every box)."""
         if not field.data:
             raise ValidationError(_l("Choose at least one official."))
 
-    demand_ids = MultiCheckboxField(_l("Demands included"), coerce=int)
+    demand_ids = CheckboxListField(_l("Demands included"), coerce=int)
     letter_en = TextAreaField(
         _l("Cover letter in English (Markdown)"),
         validators=[Length(max=20_000), CleanText(multiline=True)],
