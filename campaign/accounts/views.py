@@ -73,7 +73,7 @@ def dashboard():
 
     can_moderate = bool(current_user.roles & {"moderator", "admin"})
     can_organise = bool(current_user.roles & {"organiser", "admin"})
-    queue_size = queue_page(QueueFilter())[1] if can_moderate else 0
+    queue_size = queue_page(QueueFilter()).total if can_moderate else 0
     visits, latest, chart, chart_campaign = [], {}, None, None
     if can_organise:
         from campaign.campaigns.services import featured_campaign

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, select
 
 from campaign import audit
@@ -100,24 +101,48 @@ def queue_query(f: QueueFilter) -> Select:
     return query.order_by(Signature.created_at, Signature.id)
 
 
-def queue_page(f: QueueFilter) -> tuple[list[Signature], int]:
-    """One page of the queue and the total number of items."""
-    query = queue_query(f)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((max(f.page, 1) - 1) * PAGE_SIZE)).all()
-    return list(rows), total
+def queue_page(f: QueueFilter) -> Pagination:
+    """One page of the queue (``items``, ``total``, ``pages``...)."""
+    return db.paginate(queue_query(f), page=f.page, per_page=PAGE_SIZE, error_out=False)
 
 
-def siblings(sig: Signature, limit: int = 5) -> tuple[int, list[Signature]]:
-    """Other signatures from the same network address hash: how many, and a few."""
-    if not sig.ip_hash:
-        return 0, []
-    where = (Signature.ip_hash == sig.ip_hash, Signature.id != sig.id)
-    count = db.session.scalar(select(func.count()).where(*where)) or 0
-    rows = db.session.scalars(
-        select(Signature).where(*where).order_by(Signature.created_at.desc()).limit(limit)
-    ).all()
-    return count, list(rows)
+def siblings(sigs: list[Signature], limit: int = 5) -> dict[int, tuple[int, list[Signature]]]:
+    """For each signature, the others from its network address hash: how many, and a few.
+
+    Two queries for a whole page, whatever its length.
+    """
+    hashes = {sig.ip_hash for sig in sigs if sig.ip_hash}
+    if not hashes:
+        return {sig.id: (0, []) for sig in sigs}
+    counts = dict(
+        db.session.execute(
+            select(Signature.ip_hash, func.count())
+            .where(Signature.ip_hash.in_(hashes))
+            .group_by(Signature.ip_hash)
+        ).all()
+    )
+    rank = (
+        func.row_number()
+        .over(partition_by=Signature.ip_hash, order_by=(Signature.created_at.desc(), Signature.id))
+        .label("rank")
+    )
+    ranked = select(Signature.id, rank).where(Signature.ip_hash.in_(hashes)).subquery()
+    recent: dict[str, list[Signature]] = {}
+    for other in db.session.scalars(
+        select(Signature)
+        .join(ranked, ranked.c.id == Signature.id)
+        .where(ranked.c.rank <= limit + 1)  # one more, in case it is the signature itself
+        .order_by(Signature.created_at.desc(), Signature.id)
+    ):
+        recent.setdefault(other.ip_hash, []).append(other)
+    result = {}
+    for sig in sigs:
+        if not sig.ip_hash:
+            result[sig.id] = (0, [])
+            continue
+        others = [o for o in recent.get(sig.ip_hash, []) if o.id != sig.id][:limit]
+        result[sig.id] = (counts.get(sig.ip_hash, 1) - 1, others)
+    return result
 
 
 @dataclass
@@ -258,6 +283,14 @@ class AuditFilter:
     actor: str = ""
     object_type: str = ""
     page: int = 1
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+def audit_page(f: AuditFilter) -> Pagination:
+    """One page of events, newest first."""
+    return db.paginate(audit_query(f), page=f.page, per_page=AUDIT_PAGE_SIZE, error_out=False)
 
 
 def audit_query(f: AuditFilter) -> Select:

@@ -56,10 +56,11 @@ def queue():
         reason=request.args.get("reason", "") if request.args.get("reason") in REASONS else "",
         page=parse_page(request.args.get("page")),
     )
-    items, total = services.queue_page(f)
+    pagination = services.queue_page(f)
+    others = services.siblings(pagination.items)
     details = []
-    for sig in items:
-        count, sample = services.siblings(sig)
+    for sig in pagination.items:
+        count, sample = others[sig.id]
         details.append(
             {
                 "sig": sig,
@@ -70,13 +71,12 @@ def queue():
                 "siblings": sample,
             }
         )
-    pages = max((total + services.PAGE_SIZE - 1) // services.PAGE_SIZE, 1)
     return render_template(
         "moderation/queue.html",
         items=details,
-        total=total,
+        total=pagination.total,
         f=f,
-        pages=pages,
+        pagination=pagination,
         kinds=KINDS,
         reasons=REASONS,
         campaigns=_campaigns(),
@@ -210,6 +210,7 @@ def audit():
             mimetype="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
         )
-    size = 50
-    events = db.session.scalars(query.limit(size).offset((f.page - 1) * size)).all()
-    return render_template("moderation/audit.html", events=events, f=f, size=size, page=f.page)
+    pagination = services.audit_page(f)
+    return render_template(
+        "moderation/audit.html", events=pagination.items, f=f, pagination=pagination
+    )

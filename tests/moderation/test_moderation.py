@@ -385,3 +385,40 @@ def test_audit_lists_events_and_downloads_csv_without_formulas(client, app, seed
     assert "'=HYPERLINK" in text
     assert not re.search(r'(^|,)"?=HYPERLINK', text, re.M)
     assert len(text.strip().splitlines()) == 2
+
+
+def _queue_queries(app, client) -> int:
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/staff/moderation?kind=held").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_queue_costs_the_same_queries_for_3_items_as_for_25(app, client, seeded):
+    from sqlalchemy import update
+
+    make_user(app, "mod@example.org", roles=("moderator",))
+    login(client, "mod@example.org")
+    add_signatures(app, seeded, 3, "a" * 64, name="Early")
+    with app.app_context():
+        db.session.execute(update(Signature).values(state="held", hold_reasons="address_burst"))
+        db.session.commit()
+    few = _queue_queries(app, client)
+    for n, h in ((11, "b"), (11, "c")):
+        add_signatures(app, seeded, n, h * 64, name=f"Later {h}")
+    with app.app_context():
+        db.session.execute(update(Signature).values(state="held", hold_reasons="address_burst"))
+        db.session.commit()
+    page = client.get("/staff/moderation?kind=held").get_data(as_text=True)
+    assert page.count('name="ids"') == 25
+    assert _queue_queries(app, client) == few
