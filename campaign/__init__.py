@@ -47,7 +47,10 @@ def register_extensions(app: Flask) -> None:
     from campaign.accounts.access import login_manager
 
     login_manager.init_app(app)
+    from campaign import transactions
     from campaign.validation import IdConverter
+
+    transactions.register(app)
 
     # Every <int:...> in a URL is bounded: a 25-digit id is a 404, not an overflow.
     app.url_map.converters["int"] = IdConverter
@@ -67,29 +70,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         # Zero deleted content, so an erased supporter's bytes do not linger in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:  # noqa: ANN001
-    """On SQLite, take the write lock at BEGIN for anything that may write.
-
-    A deferred transaction that reads and then writes fails at once with "database is
-    locked" when another connection committed in between (the busy timeout does not
-    apply to a stale snapshot). ``BEGIN IMMEDIATE`` waits for the lock instead. Plain
-    GET requests stay deferred so that readers never queue; in WAL mode readers are
-    not blocked by the writer either way.
-    """
-    if conn.dialect.name != "sqlite":
-        return
-    from flask import g, has_app_context, has_request_context, request
-
-    reading = has_request_context() and request.method in ("GET", "HEAD")
-    # A long read outside a request (a packet build) must not hold the write lock.
-    reading_only = has_app_context() and g.get("reads_only")
-    if (reading and not g.get("writes")) or reading_only:
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_i18n(app: Flask) -> None:

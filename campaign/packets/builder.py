@@ -15,11 +15,10 @@ import secrets
 import shutil
 import zipfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import select, update
 
 from campaign import audit, jobs
@@ -27,6 +26,7 @@ from campaign.extensions import db
 from campaign.jobs import Job
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
+from campaign.transactions import read_only
 from campaign.urls import public_base
 from campaign.visits.models import Visit
 
@@ -114,17 +114,6 @@ def create_build(visit: Visit, actor) -> PacketBuild:  # noqa: ANN001 - StaffUse
     return build
 
 
-@contextmanager
-def _reading_only():
-    # On SQLite a long read must not hold the write lock (see campaign/__init__.py).
-    previous = g.get("reads_only")
-    g.reads_only = True
-    try:
-        yield
-    finally:
-        g.reads_only = previous
-
-
 def _set(build_id: int, **values) -> None:
     # Own short transaction: progress is visible while the build's read goes on.
     with db.engine.begin() as conn:
@@ -138,13 +127,13 @@ def _set(build_id: int, **values) -> None:
 def run_build(build_id: int, on_progress: Callable[[int, int], None] | None = None) -> None:
     """Build every packet of a recorded build; marks it done or failed."""
     db.session.rollback()  # start the read below on a fresh, lock-free transaction
-    with _reading_only():
+    with read_only():
         build = db.session.get(PacketBuild, build_id)
         if build is None or build.state not in ("queued", "running"):
             return
         folder = build_dir(build)
     try:
-        with _reading_only():
+        with read_only():
             db.session.rollback()
             if db.engine.dialect.name == "postgresql":
                 # One snapshot for every count and name of the build, whatever moderators
@@ -202,32 +191,34 @@ def _run(build: PacketBuild, folder: Path, on_progress) -> None:  # noqa: ANN001
     db.session.rollback()  # end the long read before writing
     # The records below read then write: on SQLite that transaction must take the write
     # lock at BEGIN, or a signature committed meanwhile would fail it ("database is locked").
-    g.reads_only = False
-    for official, result in results:
-        db.session.add(
-            Packet(
-                id=result.packet_id,
-                build_id=build.id,
-                official_id=official.id,
-                locale=result.locale,
-                counts_only=visit.counts_only,
-                supporters=result.supporters,
-                named=result.named,
-                counts_json=json.dumps([c.as_dict() for c in result.counts], ensure_ascii=False),
-                files_json=json.dumps(result.files, sort_keys=True),
-                pages=result.pages,
+    with read_only(False):
+        for official, result in results:
+            db.session.add(
+                Packet(
+                    id=result.packet_id,
+                    build_id=build.id,
+                    official_id=official.id,
+                    locale=result.locale,
+                    counts_only=visit.counts_only,
+                    supporters=result.supporters,
+                    named=result.named,
+                    counts_json=json.dumps(
+                        [c.as_dict() for c in result.counts], ensure_ascii=False
+                    ),
+                    files_json=json.dumps(result.files, sort_keys=True),
+                    pages=result.pages,
+                )
             )
-        )
-    build = db.session.get(PacketBuild, build.id)
-    build.state = "done"
-    build.done = build.total = total
-    build.finished_at = utcnow()
-    build.zip_sha256 = sha256_file(archive)
-    db.session.commit()
-    db.session.refresh(build)
-    if build.files_removed_at is not None:
-        # A supporter erased their data while this build ran: its files may name them.
-        shutil.rmtree(folder, ignore_errors=True)
+        build = db.session.get(PacketBuild, build.id)
+        build.state = "done"
+        build.done = build.total = total
+        build.finished_at = utcnow()
+        build.zip_sha256 = sha256_file(archive)
+        db.session.commit()
+        db.session.refresh(build)
+        if build.files_removed_at is not None:
+            # A supporter erased their data while this build ran: its files may name them.
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_zip(folder: Path, packet_ids: list[str], archive: Path, snapshot: datetime) -> None:
