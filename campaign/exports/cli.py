@@ -17,6 +17,15 @@ from campaign.extensions import db
 signatures_group = AppGroup("signatures", help="Signatures.")
 
 
+_PROBLEMS = {
+    "no_demand": "The campaign has no demand {demand}.",
+    "bad_state": "Unknown state.",
+    "bad_country": "Unknown country code.",
+    "bad_date": "Dates must fall between 1900-01-01 and 2200-12-31.",
+    "reversed": "--until is before --since.",
+}
+
+
 def _date(value: str | None):  # noqa: ANN202
     return datetime.strptime(value, "%Y-%m-%d").date() if value else None
 
@@ -41,21 +50,18 @@ def export_command(campaign_slug, fmt, demand, state, country, since, until, inc
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
     if campaign is None:
         raise click.ClickException(f"No campaign with the slug {campaign_slug!r}.")
-    demand_id = None
-    if demand is not None:
-        match = [d for d in campaign.demands if d.position == demand]
-        if not match:
-            raise click.ClickException(f"The campaign has no demand {demand}.")
-        demand_id = match[0].id
     try:
-        flt = services.ExportFilter(
-            demand_id=demand_id,
-            state=None if state == "any" else state,
-            country=country.upper() if country else None,
+        flt = services.make_filter(
+            campaign,
+            demand_position=demand,
+            state=state,
+            country=country,
             signed_from=_date(since),
             signed_until=_date(until),
             include_email=include_email,
         )
+    except services.ExportError as exc:
+        raise click.ClickException(_PROBLEMS[exc.code].format(demand=demand)) from exc
     except ValueError as exc:
         raise click.ClickException(f"Dates are written YYYY-MM-DD ({exc}).") from exc
     export_id, rows = services.start_export(campaign, flt, fmt, None)

@@ -18,9 +18,12 @@ from sqlalchemy import String, func, select, type_coerce
 
 from campaign import audit
 from campaign.campaigns.models import Campaign, Demand
+from campaign.countries import country_codes
 from campaign.csvsafe import FORMULA_START, bom_writer, safe_cell
+from campaign.errors import RefusedError
 from campaign.extensions import db
 from campaign.signatures.models import Signature, SignatureDemand
+from campaign.validation import DATE_MAX, DATE_MIN
 
 FORMATS = ("csv", "jsonl")
 STATES = ("confirmed", "unconfirmed", "held", "invalidated")
@@ -58,6 +61,54 @@ class ExportFilter:
     def describe(self) -> dict:
         """The filter as recorded in the audit trail."""
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
+
+
+class ExportError(RefusedError):
+    """Filters that cannot be applied: ``no_demand``, ``bad_state``, ``bad_country``,
+    ``bad_date`` or ``reversed``."""
+
+
+def make_filter(
+    campaign: Campaign,
+    *,
+    demand_id: int | None = None,
+    demand_position: int | None = None,
+    state: str = "confirmed",
+    country: str | None = None,
+    signed_from: date | None = None,
+    signed_until: date | None = None,
+    include_email: bool = False,
+) -> ExportFilter:
+    """The one place export filters are checked, for the staff page and the CLI alike.
+
+    A demand is named by its id (the page) or its position (the CLI); ``state`` may be
+    ``any``; dates are inclusive and bounded like every date a person types.
+    """
+    if demand_position is not None:
+        match = [d.id for d in campaign.demands if d.position == demand_position]
+        if not match:
+            raise ExportError("no_demand")
+        demand_id = match[0]
+    if demand_id is not None and demand_id not in {d.id for d in campaign.demands}:
+        raise ExportError("no_demand")
+    if state not in (*STATES, "any"):
+        raise ExportError("bad_state")
+    country = country.strip().upper() if country else None
+    if country and country not in country_codes():
+        raise ExportError("bad_country")
+    for day in (signed_from, signed_until):
+        if day is not None and not DATE_MIN <= day <= DATE_MAX:
+            raise ExportError("bad_date")
+    if signed_from and signed_until and signed_until < signed_from:
+        raise ExportError("reversed")
+    return ExportFilter(
+        demand_id=demand_id,
+        state=None if state == "any" else state,
+        country=country,
+        signed_from=signed_from,
+        signed_until=signed_until,
+        include_email=include_email,
+    )
 
 
 def new_export_id() -> str:

@@ -15,7 +15,7 @@ from campaign.campaigns.models import Campaign
 from campaign.countries import country_choices
 from campaign.exports import services
 from campaign.extensions import db
-from campaign.validation import DateInRange
+from campaign.validation import DateInRange, parse_id
 
 bp = Blueprint("exports", __name__, url_prefix="/staff/campaigns", template_folder="templates")
 guard(bp)
@@ -73,14 +73,15 @@ def export(slug: str):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("exports/export.html", form=form, campaign=campaign), status
-    flt = services.ExportFilter(
-        demand_id=int(form.demand.data) if form.demand.data else None,
-        state=None if form.state.data == "any" else form.state.data,
+    flt = services.make_filter(
+        campaign,
+        demand_id=parse_id(form.demand.data),
+        state=form.state.data,
         country=form.country.data or None,
         signed_from=form.signed_from.data,
         signed_until=form.signed_until.data,
         include_email=form.include_email.data,
-    )
+    )  # the form offers only valid choices, so this refuses nothing the form accepted
     fmt = form.fmt.data
     export_id, _rows = services.start_export(campaign, flt, fmt, current_user)
     db.session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from campaign.audit import ModerationEvent
 from campaign.extensions import db
 from tests.accounts.test_staff import login, make_user, token_from
+from tests.conftest import SEED_SLUG
 from tests.packets.helpers import PEOPLE, add_people
 
 URL = "/staff/campaigns/us-china-human-rights-2011/export"
@@ -145,3 +146,30 @@ def test_cli_export(app, runner, organiser, tmp_path):
     )
     assert bad_date.exit_code != 0
     assert "YYYY-MM-DD" in bad_date.output
+
+
+def test_filters_are_checked_in_one_place_for_the_page_and_the_cli(app, runner, seeded):
+    from datetime import date
+
+    from campaign.campaigns.models import Campaign
+    from campaign.exports import services
+
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        second = next(d for d in campaign.demands if d.position == 2)
+        assert services.make_filter(campaign, demand_position=2).demand_id == second.id
+        assert services.make_filter(campaign, state="any", country=" de ").country == "DE"
+        for kwargs, code in [
+            ({"demand_position": 99}, "no_demand"),
+            ({"demand_id": 10**6}, "no_demand"),
+            ({"state": "deleted"}, "bad_state"),
+            ({"country": "XX"}, "bad_country"),
+            ({"signed_until": date(9999, 12, 31)}, "bad_date"),
+            ({"signed_from": date(2026, 2, 1), "signed_until": date(2026, 1, 1)}, "reversed"),
+        ]:
+            with pytest.raises(services.ExportError) as refused:
+                services.make_filter(campaign, **kwargs)
+            assert refused.value.code == code
+    result = runner.invoke(args=["signatures", "export", SEED_SLUG, "--country", "XX"])
+    assert result.exit_code != 0
+    assert "Unknown country code" in result.output
