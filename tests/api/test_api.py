@@ -33,17 +33,14 @@ def test_unknown_campaign_is_404(client, seeded):
     assert client.get("/api/v1/campaigns/nope").status_code == 404
 
 
-def test_counts_are_cached_for_a_few_seconds(client, app, seeded):
-    app.config["COUNT_CACHE_SECONDS"] = 60
-    try:
-        assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 0
-        sign(client, seeded)
-        deliver(app)
-        confirm(client, confirm_link(mails(app)[0]))
-        assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 0
-        from campaign.signatures.counts import clear_cache
+def test_counts_are_cached_for_a_few_seconds(client, app, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "COUNT_CACHE_SECONDS", 60)
+    assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 0
+    sign(client, seeded)
+    deliver(app)
+    confirm(client, confirm_link(mails(app)[0]))
+    assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 0
+    from campaign.signatures.counts import clear_cache
 
-        clear_cache()
-        assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 1
-    finally:
-        app.config["COUNT_CACHE_SECONDS"] = 0
+    clear_cache()
+    assert client.get(f"/api/v1/campaigns/{SEED_SLUG}").json["signatures"] == 1

@@ -73,23 +73,20 @@ def test_failed_delivery_stays_queued_and_is_retried_with_backoff(client, app, s
 
 
 def test_after_max_attempts_a_message_is_kept_as_failed_and_can_be_requeued(
-    client, app, seeded, runner
+    client, app, seeded, runner, monkeypatch
 ):
     _queue_one(client, seeded)
-    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
-    try:
-        with app.app_context():
-            for _ in range(2):
-                db.session.execute(
-                    db.update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(1))
-                )
-                db.session.commit()
-                outbox.deliver_due(backend=Failing())
-            row = db.session.scalar(db.select(OutboxMessage))
-            assert row.state == "failed"
-            assert row.attempts == 2
-    finally:
-        app.config["OUTBOX_MAX_ATTEMPTS"] = 12
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 2)
+    with app.app_context():
+        for _ in range(2):
+            db.session.execute(
+                db.update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(1))
+            )
+            db.session.commit()
+            outbox.deliver_due(backend=Failing())
+        row = db.session.scalar(db.select(OutboxMessage))
+        assert row.state == "failed"
+        assert row.attempts == 2
     result = runner.invoke(args=["outbox", "send", "--retry-failed"])
     assert "Requeued 1" in result.output
     assert "Sent 1" in result.output
@@ -115,26 +112,22 @@ def test_backoff_grows_and_is_capped():
 
 
 @pytest.mark.parametrize("backend", ["console", "smtp"])
-def test_other_backends_are_selectable(app, backend):
+def test_other_backends_are_selectable(app, backend, monkeypatch):
     from campaign.mail.backends import ConsoleBackend, SmtpBackend, get_backend
 
-    app.config["MAIL_BACKEND"] = backend
-    try:
-        with app.app_context():
-            chosen = get_backend()
-    finally:
-        app.config["MAIL_BACKEND"] = "file"
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", backend)
+    with app.app_context():
+        chosen = get_backend()
     assert isinstance(chosen, ConsoleBackend if backend == "console" else SmtpBackend)
 
 
-def test_smtp_backend_failure_keeps_the_message(client, app, seeded):
+def test_smtp_backend_failure_keeps_the_message(client, app, seeded, monkeypatch):
     _queue_one(client, seeded)
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=9)
-    try:
-        with app.app_context():
-            report = outbox.deliver_due()
-    finally:
-        app.config.update(MAIL_BACKEND="file", MAIL_SERVER="localhost", MAIL_PORT=25)
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", 9)
+    with app.app_context():
+        report = outbox.deliver_due()
     assert report.failed == 1
     with app.app_context():
         assert db.session.scalar(db.select(OutboxMessage.state)) == "queued"

@@ -71,25 +71,19 @@ def test_disposable_domain_is_held_not_refused(client, app, seeded):
     assert total(client) == 0
 
 
-def test_burst_from_one_address_is_held_at_the_threshold(client, app, seeded):
-    app.config["HOLD_BURST_PER_ADDRESS"] = 3
-    try:
-        add_signatures(app, seeded, 2, client_hash(app), name="Burst")
-        assert sign_and_confirm(client, app, seeded, email="a@example.org")[0] == "confirmed"
-        state, reasons, _ = sign_and_confirm(client, app, seeded, email="b@example.org")
-    finally:
-        app.config["HOLD_BURST_PER_ADDRESS"] = 20
+def test_burst_from_one_address_is_held_at_the_threshold(client, app, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "HOLD_BURST_PER_ADDRESS", 3)
+    add_signatures(app, seeded, 2, client_hash(app), name="Burst")
+    assert sign_and_confirm(client, app, seeded, email="a@example.org")[0] == "confirmed"
+    state, reasons, _ = sign_and_confirm(client, app, seeded, email="b@example.org")
     assert state == "held"
     assert "address_burst" in reasons
 
 
-def test_burst_outside_the_window_does_not_count(client, app, seeded):
-    app.config["HOLD_BURST_PER_ADDRESS"] = 3
-    try:
-        add_signatures(app, seeded, 5, client_hash(app), name="Old", minutes_ago=60)
-        assert sign_and_confirm(client, app, seeded)[0] == "confirmed"
-    finally:
-        app.config["HOLD_BURST_PER_ADDRESS"] = 20
+def test_burst_outside_the_window_does_not_count(client, app, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "HOLD_BURST_PER_ADDRESS", 3)
+    add_signatures(app, seeded, 5, client_hash(app), name="Old", minutes_ago=60)
+    assert sign_and_confirm(client, app, seeded)[0] == "confirmed"
 
 
 def test_near_identical_names_from_one_address_are_held(client, app, seeded):
@@ -296,14 +290,11 @@ def test_bulk_invalidation_refuses_empty_criteria_and_missing_reason(
     assert total(client) == 2
 
 
-def test_trending_shows_sources_far_above_normal(client, app, seeded, moderator):
-    app.config["TRENDING_MIN_PER_HOUR"] = 5
-    try:
-        add_signatures(app, seeded, 6, "a" * 64, name="Hot")
-        add_signatures(app, seeded, 2, "b" * 64, name="Calm")
-        html = client.get("/staff/moderation/trending").get_data(as_text=True)
-    finally:
-        app.config["TRENDING_MIN_PER_HOUR"] = 20
+def test_trending_shows_sources_far_above_normal(client, app, seeded, moderator, monkeypatch):
+    monkeypatch.setitem(app.config, "TRENDING_MIN_PER_HOUR", 5)
+    add_signatures(app, seeded, 6, "a" * 64, name="Hot")
+    add_signatures(app, seeded, 2, "b" * 64, name="Calm")
+    html = client.get("/staff/moderation/trending").get_data(as_text=True)
     assert "a" * 12 in html
     assert "b" * 12 not in html
     assert "example.net" in html  # the shared domain of the fixture rows

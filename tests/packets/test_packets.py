@@ -318,17 +318,14 @@ def test_seed_loads_the_sample_visit_once(app, runner):
         assert {letter.locale for letter in visit.letters} == {"en", "zh_Hans", "zh_Hant"}
 
 
-def test_embedded_truetype_font_when_configured(app, visit_id, tmp_path):
+def test_embedded_truetype_font_when_configured(app, visit_id, tmp_path, monkeypatch):
     import reportlab
 
     vera = str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")
-    app.config["PACKET_FONT"] = vera
-    try:
-        with app.app_context():
-            visit = db.session.get(Visit, visit_id)
-            write_packet(tmp_path, visit, visit.officials[0], "AAAA-BBBB-CCCC", SNAPSHOT, BASE)
-    finally:
-        app.config["PACKET_FONT"] = ""
+    monkeypatch.setitem(app.config, "PACKET_FONT", vera)
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        write_packet(tmp_path, visit, visit.officials[0], "AAAA-BBBB-CCCC", SNAPSHOT, BASE)
     data = (tmp_path / "letter.pdf").read_bytes()
     assert b"/FontFile2" in data  # the TrueType face is embedded
     text = pdf_text(data)
