@@ -195,3 +195,36 @@ def signature_count(app) -> int:
 
     with app.app_context():
         return db.session.query(Signature).count()
+
+
+# -- staff ---------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(app, email="admin@example.org", roles=("admin",), password=PASSWORD):
+    from campaign.accounts import services
+
+    with app.app_context():
+        services.create_user(email, password, list(roles))
+        db.session.commit()
+
+
+def token_from(client, url):
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def login(client, email="admin@example.org", password=PASSWORD):
+    token = token_from(client, "/staff/login")
+    return client.post(
+        "/staff/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def organiser(app, client, seeded) -> str:
+    """``client`` logged in as an organiser; the value is a CSRF token for its forms."""
+    make_user(app, "org@example.org", roles=("organiser",))
+    login(client, "org@example.org")
+    return token_from(client, "/staff/")

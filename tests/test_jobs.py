@@ -115,9 +115,8 @@ def test_two_handlers_for_one_kind_are_refused():
 def test_an_update_fan_out_cut_short_goes_on_without_doubles(app, client, seeded, monkeypatch):
     from campaign.campaigns import updates
     from campaign.mail.models import OutboxMessage
-    from tests.accounts.test_staff import login, make_user, token_from
     from tests.campaigns.test_updates import supporters, write
-    from tests.conftest import deliver, mails
+    from tests.conftest import deliver, login, mails, make_user, token_from
 
     monkeypatch.setattr(updates, "FAN_OUT_BATCH", 2)
     monkeypatch.setitem(app.config, "UPDATE_MAIL_PER_MINUTE", 6_000_000)

@@ -9,26 +9,7 @@ from campaign.accounts import services
 from campaign.accounts.models import StaffUser
 from campaign.audit import ModerationEvent
 from campaign.extensions import db
-
-PASSWORD = "correct horse battery"
-
-
-def make_user(app, email="admin@example.org", roles=("admin",), password=PASSWORD):
-    with app.app_context():
-        services.create_user(email, password, list(roles))
-        db.session.commit()
-
-
-def token_from(client, url):
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
-
-
-def login(client, email="admin@example.org", password=PASSWORD):
-    token = token_from(client, "/staff/login")
-    return client.post(
-        "/staff/login", data={"email": email, "password": password, "csrf_token": token}
-    )
+from tests.conftest import PASSWORD, login, make_user, token_from
 
 
 def staff_rules(app):

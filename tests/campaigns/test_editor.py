@@ -7,16 +7,14 @@ import pytest
 from campaign.audit import ModerationEvent
 from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
-from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import confirm, confirm_link, csrf_token, deliver, mails, sign
-
-
-@pytest.fixture
-def organiser(app, client):
-    make_user(app, "org@example.org", roles=("organiser",))
-    login(client, "org@example.org")
-    return token_from(client, "/staff/")
-
+from tests.conftest import (
+    confirm,
+    confirm_link,
+    csrf_token,
+    deliver,
+    mails,
+    sign,
+)
 
 FIELDS = {
     "slug": "free-the-lawyers",

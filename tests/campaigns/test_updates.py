@@ -10,15 +10,7 @@ from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
-from tests.accounts.test_staff import login, make_user, token_from
 from tests.conftest import SEED_SLUG, deliver, mails
-
-
-@pytest.fixture
-def organiser(app, client, seeded):
-    make_user(app, "org@example.org", roles=("organiser",))
-    login(client, "org@example.org")
-    return token_from(client, "/staff/")
 
 
 def supporters(app, rows):

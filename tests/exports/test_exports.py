@@ -12,22 +12,20 @@ from sqlalchemy import select
 
 from campaign.audit import ModerationEvent
 from campaign.extensions import db
-from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import SEED_SLUG
+from tests.conftest import SEED_SLUG, token_from
 from tests.packets.helpers import PEOPLE, add_people
 
 URL = "/staff/campaigns/us-china-human-rights-2011/export"
 
 
 @pytest.fixture
-def organiser(app, client, seeded):
+def staff(app, client, organiser):
+    """The test client, logged in as an staff, with the known supporters in place."""
     with app.app_context():
         from campaign.campaigns.models import Campaign
 
         add_people(db.session.scalar(select(Campaign)))
         db.session.commit()
-    make_user(app, "org@example.org", roles=("organiser",))
-    login(client, "org@example.org")
     return client
 
 
@@ -49,8 +47,8 @@ def _demand_id(app, position: int) -> int:
         return db.session.scalar(select(Demand.id).where(Demand.position == position))
 
 
-def test_csv_export_is_streamed_traceable_and_audited(app, organiser):
-    response = _export(organiser)
+def test_csv_export_is_streamed_traceable_and_audited(app, staff):
+    response = _export(staff)
     assert response.status_code == 200
     assert response.is_streamed
     export_id = response.headers["X-Export-Id"]
@@ -72,8 +70,8 @@ def test_csv_export_is_streamed_traceable_and_audited(app, organiser):
         assert details["filter"]["state"] == "confirmed"
 
 
-def test_csv_export_neutralises_formulas(app, organiser):
-    rows = _rows(_export(organiser))
+def test_csv_export_neutralises_formulas(app, staff):
+    rows = _rows(_export(staff))
     evil = next(r for r in rows if "HYPERLINK" in r["name"])
     assert evil["name"].startswith("'=")
     assert evil["region"] == "'+1"
@@ -93,16 +91,16 @@ def test_csv_export_neutralises_formulas(app, organiser):
         ({"signed_until": "2000-01-01"}, set()),
     ],
 )  # fmt: skip
-def test_export_filters(app, organiser, fields, expected):
+def test_export_filters(app, staff, fields, expected):
     if fields.get("demand") == "DEMAND2":
         fields = {**fields, "demand": str(_demand_id(app, 2))}
-    response = _export(organiser, **fields)
+    response = _export(staff, **fields)
     assert response.status_code == 200
     assert {r["name"] for r in _rows(response)} == expected
 
 
-def test_jsonl_export_with_email(app, organiser):
-    response = _export(organiser, fmt="jsonl", include_email="y", country="DE")
+def test_jsonl_export_with_email(app, staff):
+    response = _export(staff, fmt="jsonl", include_email="y", country="DE")
     assert response.mimetype == "application/x-ndjson"
     lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
     assert len(lines) == 1
@@ -112,13 +110,13 @@ def test_jsonl_export_with_email(app, organiser):
     assert lines[0]["export_id"] == response.headers["X-Export-Id"]
 
 
-def test_export_rejects_bad_filters_without_exporting(app, organiser):
-    reversed_range = _export(organiser, signed_from="2026-02-01", signed_until="2026-01-01")
+def test_export_rejects_bad_filters_without_exporting(app, staff):
+    reversed_range = _export(staff, signed_from="2026-02-01", signed_until="2026-01-01")
     assert reversed_range.status_code == 422
     assert "The end of the range is before its start." in reversed_range.get_data(as_text=True)
-    assert _export(organiser, state="deleted").status_code == 422
-    assert _export(organiser, fmt="xlsx").status_code == 422
-    no_token = organiser.post(URL, data={"fmt": "csv", "state": "confirmed"})
+    assert _export(staff, state="deleted").status_code == 422
+    assert _export(staff, fmt="xlsx").status_code == 422
+    no_token = staff.post(URL, data={"fmt": "csv", "state": "confirmed"})
     assert no_token.status_code == 400
     with app.app_context():
         assert (
@@ -127,7 +125,7 @@ def test_export_rejects_bad_filters_without_exporting(app, organiser):
         )
 
 
-def test_cli_export(app, runner, organiser, tmp_path):
+def test_cli_export(app, runner, staff, tmp_path):
     out = tmp_path / "out.csv"
     args = ["signatures", "export", "us-china-human-rights-2011", "--demand", "2"]
     result = runner.invoke(args=[*args, "--country", "cn", "--out", str(out)])

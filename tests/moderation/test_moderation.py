@@ -11,8 +11,17 @@ from campaign.moderation.personal import mask_email, personal_data_kinds
 from campaign.security import hash_address
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
-from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import SEED_SLUG, confirm, confirm_link, deliver, mails, sign
+from tests.conftest import (
+    SEED_SLUG,
+    confirm,
+    confirm_link,
+    deliver,
+    login,
+    mails,
+    make_user,
+    sign,
+    token_from,
+)
 
 
 def sign_and_confirm(client, app, seeded, **fields):

@@ -14,8 +14,7 @@ from campaign.packets import builder
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
 from campaign.visits.models import Official, Visit
-from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import deliver
+from tests.conftest import deliver, login, make_user, token_from
 from tests.packets.helpers import SNAPSHOT, add_people, add_visit
 
 OFFICIAL = {
@@ -31,9 +30,8 @@ OFFICIAL = {
 
 
 @pytest.fixture
-def organiser(app, client):
-    make_user(app, "org@example.org", roles=("organiser",))
-    login(client, "org@example.org")
+def staff(client, organiser):
+    """The test client, logged in as an staff."""
     return client
 
 
@@ -46,22 +44,18 @@ def _official_id(app, name="Jane Roe") -> int:
         return db.session.scalar(select(Official.id).where(Official.name == name))
 
 
-def test_official_create_edit_archive(app, organiser):
-    response = _post(organiser, "/staff/officials/new", OFFICIAL)
+def test_official_create_edit_archive(app, staff):
+    response = _post(staff, "/staff/officials/new", OFFICIAL)
     assert response.status_code == 303
     official_id = _official_id(app)
     assert official_id
-    listing = organiser.get("/staff/officials/").get_data(as_text=True)
+    listing = staff.get("/staff/officials/").get_data(as_text=True)
     assert "Jane Roe" in listing
     assert "Ministry of Foreign Affairs" in listing
 
-    edited = _post(
-        organiser, f"/staff/officials/{official_id}", {**OFFICIAL, "language": "zh_Hant"}
-    )
+    edited = _post(staff, f"/staff/officials/{official_id}", {**OFFICIAL, "language": "zh_Hant"})
     assert edited.status_code == 303
-    _post(
-        organiser, f"/staff/officials/{official_id}/archive", {"op": "archive"}, "/staff/officials/"
-    )
+    _post(staff, f"/staff/officials/{official_id}/archive", {"op": "archive"}, "/staff/officials/")
     with app.app_context():
         official = db.session.get(Official, official_id)
         assert official.language == "zh_Hant"
@@ -84,8 +78,8 @@ def test_official_create_edit_archive(app, organiser):
         ("language", "fr", "Not a valid choice."),
     ],
 )
-def test_official_validation(app, organiser, field, value, message):
-    response = _post(organiser, "/staff/officials/new", {**OFFICIAL, field: value})
+def test_official_validation(app, staff, field, value, message):
+    response = _post(staff, "/staff/officials/new", {**OFFICIAL, field: value})
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert _official_id(app) is None
@@ -117,16 +111,16 @@ def _campaign_id(app) -> int:
         return db.session.scalar(select(Campaign.id))
 
 
-def test_new_visit_form_is_prefilled_with_letter_templates(app, seeded, organiser):
-    page = organiser.get("/staff/visits/new").get_data(as_text=True)
+def test_new_visit_form_is_prefilled_with_letter_templates(app, seeded, staff):
+    page = staff.get("/staff/visits/new").get_data(as_text=True)
     assert "We write on behalf of Chinese Human Rights Defenders" in page
     assert "我们谨代表" in page or "谨代表" in page
 
 
-def test_visit_create_defaults_to_all_demands_and_can_narrow(app, seeded, organiser):
-    _post(organiser, "/staff/officials/new", OFFICIAL)
+def test_visit_create_defaults_to_all_demands_and_can_narrow(app, seeded, staff):
+    _post(staff, "/staff/officials/new", OFFICIAL)
     official_id, campaign_id = _official_id(app), _campaign_id(app)
-    response = _post(organiser, "/staff/visits/new", _visit_form(official_id, campaign_id))
+    response = _post(staff, "/staff/visits/new", _visit_form(official_id, campaign_id))
     assert response.status_code == 303
     with app.app_context():
         visit = db.session.scalar(select(Visit).where(Visit.slug == "state-visit-2027"))
@@ -135,7 +129,7 @@ def test_visit_create_defaults_to_all_demands_and_can_narrow(app, seeded, organi
         assert visit.letter_for("zh_Hans") == "We write to you."  # falls back to English
         visit_id, first_two = visit.id, [str(d.id) for d in visit.demands[:2]]
     form = _visit_form(official_id, campaign_id, demand_ids=first_two, counts_only="y")
-    assert _post(organiser, f"/staff/visits/{visit_id}", form).status_code == 303
+    assert _post(staff, f"/staff/visits/{visit_id}", form).status_code == 303
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
         assert [d.position for d in visit.demands] == [1, 2]
@@ -153,21 +147,21 @@ def test_visit_create_defaults_to_all_demands_and_can_narrow(app, seeded, organi
         ({"title": ""}, "This field is required."),
     ],
 )
-def test_visit_validation(app, seeded, organiser, overrides, message):
-    _post(organiser, "/staff/officials/new", OFFICIAL)
+def test_visit_validation(app, seeded, staff, overrides, message):
+    _post(staff, "/staff/officials/new", OFFICIAL)
     form = _visit_form(_official_id(app), _campaign_id(app), **overrides)
-    response = _post(organiser, "/staff/visits/new", form)
+    response = _post(staff, "/staff/visits/new", form)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Visit.id)) is None
 
 
-def test_visit_slug_must_be_unique(app, seeded, organiser):
-    _post(organiser, "/staff/officials/new", OFFICIAL)
+def test_visit_slug_must_be_unique(app, seeded, staff):
+    _post(staff, "/staff/officials/new", OFFICIAL)
     form = _visit_form(_official_id(app), _campaign_id(app))
-    assert _post(organiser, "/staff/visits/new", form).status_code == 303
-    again = _post(organiser, "/staff/visits/new", form)
+    assert _post(staff, "/staff/visits/new", form).status_code == 303
+    again = _post(staff, "/staff/visits/new", form)
     assert again.status_code == 422
     assert "Another visit uses this address." in again.get_data(as_text=True)
 
@@ -187,7 +181,7 @@ def _wait(app, build_id: int) -> PacketBuild:
         return db.session.get(PacketBuild, build_id)
 
 
-def test_build_in_background_then_download_and_mark_delivered(app, seeded, organiser):
+def test_build_in_background_then_download_and_mark_delivered(app, seeded, staff):
     with app.app_context():
         from campaign.campaigns.models import Campaign
 
@@ -196,36 +190,36 @@ def test_build_in_background_then_download_and_mark_delivered(app, seeded, organ
         visit_id = add_visit(campaign).id
         db.session.commit()
     page = f"/staff/visits/{visit_id}"
-    response = _post(organiser, f"/staff/visits/{visit_id}/build", {}, page)
+    response = _post(staff, f"/staff/visits/{visit_id}/build", {}, page)
     assert response.status_code == 303
     build_id = int(re.search(r"/builds/(\d+)", response.headers["Location"]).group(1))
-    waiting = organiser.get(response.headers["Location"]).get_data(as_text=True)
+    waiting = staff.get(response.headers["Location"]).get_data(as_text=True)
     assert 'http-equiv="refresh"' in waiting  # queued: nothing runs in the web process
     build = _wait(app, build_id)
     assert build.state == "done", build.error
 
-    progress = organiser.get(response.headers["Location"]).get_data(as_text=True)
+    progress = staff.get(response.headers["Location"]).get_data(as_text=True)
     assert 'http-equiv="refresh"' not in progress
     assert "Download all packets (ZIP)" in progress
-    zipped = organiser.get(f"/staff/visits/{visit_id}/builds/{build_id}/zip")
+    zipped = staff.get(f"/staff/visits/{visit_id}/builds/{build_id}/zip")
     assert zipped.status_code == 200
     assert zipped.data[:2] == b"PK"
     zipped.close()
     with app.app_context():
         packet_id = db.session.scalar(select(Packet.id).where(Packet.build_id == build_id))
-    letter = organiser.get(f"/staff/packets/{packet_id}/letter.pdf")
+    letter = staff.get(f"/staff/packets/{packet_id}/letter.pdf")
     assert letter.data.startswith(b"%PDF")
     letter.close()
-    assert organiser.get(f"/staff/packets/{packet_id}/secrets.txt").status_code == 404
+    assert staff.get(f"/staff/packets/{packet_id}/secrets.txt").status_code == 404
 
     url = f"/staff/packets/{packet_id}/delivered"
     token_page = response.headers["Location"]
-    missing = _post(organiser, url, {"how": "hand", "note": ""}, token_page)
+    missing = _post(staff, url, {"how": "hand", "note": ""}, token_page)
     assert missing.status_code == 303
     with app.app_context():
         assert db.session.get(Packet, packet_id).delivered_on is None
     done = _post(
-        organiser,
+        staff,
         url,
         {"delivered_on": "2026-11-30", "how": "hand", "note": "At the gate"},
         token_page,
@@ -240,11 +234,11 @@ def test_build_in_background_then_download_and_mark_delivered(app, seeded, organ
         )
         assert event.object_id == packet_id
         assert event.reason == "At the gate"
-    shown = organiser.get(token_page).get_data(as_text=True)
+    shown = staff.get(token_page).get_data(as_text=True)
     assert "Delivered on" in shown
 
 
-def test_progress_page_refreshes_while_waiting_and_reports_failure(app, seeded, organiser):
+def test_progress_page_refreshes_while_waiting_and_reports_failure(app, seeded, staff):
     with app.app_context():
         from campaign.campaigns.models import Campaign
 
@@ -254,14 +248,14 @@ def test_progress_page_refreshes_while_waiting_and_reports_failure(app, seeded, 
         db.session.commit()
         visit_id, build_id = visit.id, build.id
     url = f"/staff/visits/{visit_id}/builds/{build_id}"
-    waiting = organiser.get(url).get_data(as_text=True)
+    waiting = staff.get(url).get_data(as_text=True)
     assert 'http-equiv="refresh"' in waiting
     assert "<progress" in waiting
     with app.app_context():
         build = db.session.get(PacketBuild, build_id)
         build.state, build.error = "failed", "OSError: disk full"
         db.session.commit()
-    failed = organiser.get(url).get_data(as_text=True)
+    failed = staff.get(url).get_data(as_text=True)
     assert "The build failed" in failed
     assert "OSError: disk full" in failed
     assert 'http-equiv="refresh"' not in failed
@@ -292,7 +286,7 @@ def test_a_build_whose_worker_was_killed_is_built_by_the_next_worker(app, seeded
         assert (job.state, job.attempts) == ("done", 2)
 
 
-def test_dashboard_shows_upcoming_visits_and_chart(app, seeded, organiser):
+def test_dashboard_shows_upcoming_visits_and_chart(app, seeded, staff):
     with app.app_context():
         from campaign.campaigns.models import Campaign
         from campaign.timeutil import utcnow
@@ -307,18 +301,18 @@ def test_dashboard_shows_upcoming_visits_and_chart(app, seeded, organiser):
         visit.deadline = today + timedelta(days=3)
         visit.starts_on, visit.ends_on = today + timedelta(days=4), today + timedelta(days=6)
         db.session.commit()
-    page = organiser.get("/staff/").get_data(as_text=True)
+    page = staff.get("/staff/").get_data(as_text=True)
     assert "Test visit" in page
     assert "3 days left" in page
     assert "not built yet" in page
     assert "<svg" in page
     assert "<polyline" in page
     assert "Day (UTC)" in page
-    zh = organiser.get("/staff/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    zh = staff.get("/staff/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "日期" in zh
 
 
-def test_build_whose_worker_died_is_shown_as_stopped(app, seeded, organiser):
+def test_build_whose_worker_died_is_shown_as_stopped(app, seeded, staff):
     from datetime import timedelta
 
     from campaign.timeutil import utcnow
@@ -332,7 +326,7 @@ def test_build_whose_worker_died_is_shown_as_stopped(app, seeded, organiser):
         build.progress_at = utcnow() - timedelta(minutes=app.config["PACKET_STALL_MINUTES"] + 1)
         db.session.commit()
         url = f"/staff/visits/{visit.id}/builds/{build.id}"
-    page = organiser.get(url).get_data(as_text=True)
+    page = staff.get(url).get_data(as_text=True)
     assert "This build has stopped" in page
     assert 'http-equiv="refresh"' not in page
     assert "Try again" in page

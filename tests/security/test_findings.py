@@ -17,8 +17,18 @@ from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
 from campaign.signatures.models import Signature, Submission
 from campaign.timeutil import utcnow
-from tests.accounts.test_staff import login, make_user, token_from
-from tests.conftest import SEED_SLUG, confirm, confirm_link, csrf_token, deliver, mails, sign
+from tests.conftest import (
+    SEED_SLUG,
+    confirm,
+    confirm_link,
+    csrf_token,
+    deliver,
+    login,
+    mails,
+    make_user,
+    sign,
+    token_from,
+)
 
 API = f"/api/v1/campaigns/{SEED_SLUG}"
 
@@ -344,13 +354,6 @@ def test_10_signer_text_is_isolated_on_pages(client, app, seeded):
     confirm(client, confirm_link(mails(app)[0]))
     page = client.get("/en/").get_data(as_text=True)
     assert "<bdi>عربي Name</bdi>" in page
-
-
-@pytest.fixture
-def organiser(app, client, seeded):
-    make_user(app, "org@example.org", roles=("organiser", "moderator"))
-    login(client, "org@example.org")
-    return token_from(client, "/staff/")
 
 
 def test_10_a_line_break_in_an_update_subject_is_refused(app, client, organiser):

@@ -41,8 +41,8 @@ def test_a_copy_of_the_database_holds_no_working_link(client, app, seeded):
 
 
 def test_1_unsubscribe_links_are_bound_expire_and_stay_out_of_the_database(app, client, seeded):
-    from tests.accounts.test_staff import login, make_user, token_from
     from tests.campaigns.test_updates import RECIPIENTS, supporters, write
+    from tests.conftest import login, make_user, token_from
 
     make_user(app, "org@example.org", roles=("organiser",))
     login(client, "org@example.org")
@@ -263,7 +263,7 @@ def test_two_presses_at_once_confirm_once(app, seeded, monkeypatch):
 
 @pytest.mark.parametrize("url", ["/staff/campaigns/3000000000", "/staff/officials/3000000000/edit"])
 def test_ids_beyond_a_32_bit_column_are_404s(app, client, url):
-    from tests.accounts.test_staff import login, make_user
+    from tests.conftest import login, make_user
 
     make_user(app, "org@example.org", roles=("organiser",))
     login(client, "org@example.org")
