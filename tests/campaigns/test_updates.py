@@ -11,6 +11,7 @@ from campaign.mail.models import OutboxMessage
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
 from tests.conftest import SEED_SLUG, deliver, mails
+from tests.factories import make_signature
 
 
 def supporters(app, rows):
@@ -20,10 +21,8 @@ def supporters(app, rows):
 
         cid = db.session.scalar(db.select(Campaign.id))
         for email, state, updates, locale in rows:
-            db.session.add(Signature(
-                campaign_id=cid, email=email, name=email.split("@")[0], country="US",
-                state=state, updates=updates, locale=locale, confirmed_at=utcnow(),
-            ))  # fmt: skip
+            make_signature(cid, email.split("@")[0], email=email, state=state, updates=updates,
+                           locale=locale)  # fmt: skip
         db.session.commit()
         return cid
 

@@ -22,6 +22,7 @@ from tests.conftest import (
     sign,
     token_from,
 )
+from tests.factories import make_signature
 
 
 def sign_and_confirm(client, app, seeded, **fields):
@@ -45,15 +46,10 @@ def add_signatures(app, seeded, n, ip_hash, name="Someone", minutes_ago=1, **ext
         campaign_id = campaign_id or db.session.scalar(db.select(Campaign.id))
         at = utcnow() - timedelta(minutes=minutes_ago)
         for i in range(n):
+            shown = f"{name} {i}" if extra.get("numbered", True) else name
             email = f"{name.replace(' ', '').lower()}{i}@example.net"
-            db.session.add(
-                Signature(
-                    campaign_id=campaign_id, email=email, email_domain="example.net",
-                    mailbox_key=email, name=f"{name} {i}" if extra.get("numbered", True) else name,
-                    country="US", ip_hash=ip_hash, state="confirmed", created_at=at,
-                    confirmed_at=at,
-                )
-            )  # fmt: skip
+            make_signature(campaign_id, shown, email=email, ip_hash=ip_hash,
+                           when=at + timedelta(minutes=5))  # fmt: skip
         db.session.commit()
 
 

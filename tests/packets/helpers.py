@@ -6,9 +6,8 @@ import io
 from datetime import date, datetime, timedelta
 
 from campaign.extensions import db
-from campaign.names import sort_key
-from campaign.signatures.models import Signature, SignatureDemand
 from campaign.visits.models import Official, Visit, VisitLetter
+from tests.factories import make_signature
 
 SNAPSHOT = datetime(2026, 11, 20, 12, 0, 0)
 BEFORE = SNAPSHOT - timedelta(days=2)
@@ -43,28 +42,12 @@ def add_signature(
     when=BEFORE,
     email=None,
 ):  # noqa: ANN001
-    """Insert one signature as if signed and (unless unconfirmed) confirmed at ``when``."""
-    demands = {d.position: d for d in campaign.demands}
-    confirmed = when if state != "unconfirmed" else None
-    sig = Signature(
-        campaign_id=campaign.id,
-        email=email or f"{sort_key(name).replace(' ', '.')[:40] or 'x'}.{len(name)}@example.org",
-        name=name,
-        sort_name=sort_key(name),
-        country=country,
-        region=region,
-        affiliation=affiliation,
-        name_in_letters=named,
-        state=state,
-        confirmed_at=confirmed,
-        created_at=when - timedelta(minutes=5),
-        locale="en",
-    )
-    sig.demands = [
-        SignatureDemand(demand_id=demands[p].id, confirmed_at=confirmed) for p in positions
-    ]
-    db.session.add(sig)
-    return sig
+    """One signature of ``campaign`` covering the demands at ``positions``."""
+    demands = {d.position: d.id for d in campaign.demands}
+    return make_signature(
+        campaign.id, name, email=email, country=country, region=region, affiliation=affiliation,
+        named=named, state=state, demand_ids=[demands[p] for p in positions], when=when,
+    )  # fmt: skip
 
 
 def add_people(campaign) -> None:  # noqa: ANN001
