@@ -62,56 +62,35 @@ class DemandsField(CheckboxListField):
             raise ValidationError(_l("Please choose among the demands listed."))
 
 
+def _text(label, limit: int, required=None, field=StringField, **clean):  # noqa: ANN001, ANN202
+    """A stripped text field with a length limit and the text rules (``CleanText``)."""
+    validators = [DataRequired(required)] if required else []
+    validators += [
+        Length(max=limit, message=_l("Please keep this under %(max)d characters.")),
+        CleanText(**clean),
+    ]
+    return field(label, filters=[_strip], validators=validators)
+
+
+def _email_field() -> EmailField:
+    return _text(_l("E-mail address"), EMAIL_MAX, _l("Please give your e-mail address."),
+                 field=EmailField)  # fmt: skip
+
+
 class SignForm(FlaskForm):
     """Sign one campaign, any subset of its demands."""
 
-    name = StringField(
-        _l("Your name"),
-        filters=[_strip],
-        validators=[
-            DataRequired(_l("Please give your name.")),
-            Length(max=NAME_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(signer=True),
-        ],
-    )
-    email = EmailField(
-        _l("E-mail address"),
-        filters=[_strip],
-        validators=[
-            DataRequired(_l("Please give your e-mail address.")),
-            Length(max=EMAIL_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(),
-        ],
-    )
+    name = _text(_l("Your name"), NAME_MAX, _l("Please give your name."), signer=True)
+    email = _email_field()
     country = SelectField(
         _l("Country"),
         validate_choice=False,
         validators=[InputRequired(_l("Please choose your country."))],
     )
-    region = StringField(
-        _l("Region or city (optional)"),
-        filters=[_strip],
-        validators=[
-            Length(max=REGION_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(signer=True),
-        ],
-    )
-    affiliation = StringField(
-        _l("Organisation or affiliation (optional)"),
-        filters=[_strip],
-        validators=[
-            Length(max=AFFILIATION_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(signer=True),
-        ],
-    )
-    comment = TextAreaField(
-        _l("Public comment (optional)"),
-        filters=[_strip],
-        validators=[
-            Length(max=COMMENT_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(multiline=True, signer=True),
-        ],
-    )
+    region = _text(_l("Region or city (optional)"), REGION_MAX, signer=True)
+    affiliation = _text(_l("Organisation or affiliation (optional)"), AFFILIATION_MAX, signer=True)
+    comment = _text(_l("Public comment (optional)"), COMMENT_MAX, field=TextAreaField,
+                    multiline=True, signer=True)  # fmt: skip
     demands = DemandsField(_l("The demands you sign"), coerce=int)
     display = RadioField(
         _l("How your name may appear on this site"),
@@ -160,15 +139,7 @@ class SignForm(FlaskForm):
 class EraseRequestForm(FlaskForm):
     """Ask for a link that erases every signature of one address."""
 
-    email = EmailField(
-        _l("E-mail address"),
-        filters=[_strip],
-        validators=[
-            DataRequired(_l("Please give your e-mail address.")),
-            Length(max=EMAIL_MAX, message=_l("Please keep this under %(max)d characters.")),
-            CleanText(),
-        ],
-    )
+    email = _email_field()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
