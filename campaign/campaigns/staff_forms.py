@@ -77,3 +77,44 @@ class DemandForm(FlaskForm):
         _l("Full text (Markdown)"),
         validators=[DataRequired(REQUIRED), Length(max=20_000), CleanText(multiline=True)],
     )
+
+
+# Texts a translation covers: (name, maximum length, single line).
+TRANSLATED_TEXTS = (
+    ("title", 300, True),
+    ("body", 100_000, False),
+    ("footnotes", 20_000, False),
+    ("media_contacts", 5_000, False),
+    ("outcome", 20_000, False),
+)
+DEMAND_TEXTS = (("title", 300, True), ("text", 20_000, False))
+TOO_LONG = _l("Please keep this under %(max)d characters.")
+
+
+def _translated(limit: int, single_line: bool):  # noqa: ANN202 - an unbound WTForms field
+    field = StringField if single_line else TextAreaField
+    return field(validators=[Length(max=limit, message=TOO_LONG),
+                             CleanText(multiline=not single_line)])  # fmt: skip
+
+
+def demand_field_name(demand_id: int, name: str) -> str:
+    """The form name of a demand's translated text (``demand-7-title``)."""
+    return f"demand-{demand_id}-{name}"
+
+
+def translation_form(campaign, data: dict[str, str] | None = None) -> FlaskForm:  # noqa: ANN001
+    """The translation of every text of ``campaign``, its demands' included.
+
+    A field that is too long or holds what cannot be stored is an error beside it, never
+    cut short; titles stay on one line.
+    """
+
+    class TranslationForm(FlaskForm):
+        pass
+
+    for name, limit, single in TRANSLATED_TEXTS:
+        setattr(TranslationForm, name, _translated(limit, single))
+    for demand in campaign.demands:
+        for name, limit, single in DEMAND_TEXTS:
+            setattr(TranslationForm, demand_field_name(demand.id, name), _translated(limit, single))
+    return TranslationForm(data=data)

@@ -13,11 +13,18 @@ from campaign.accounts.access import allow, guard
 from campaign.campaigns import editor
 from campaign.campaigns.models import Campaign, Demand
 from campaign.campaigns.pages import render_campaign_page
-from campaign.campaigns.staff_forms import LOCALE_NAMES, CampaignForm, DemandForm
+from campaign.campaigns.staff_forms import (
+    DEMAND_TEXTS,
+    LOCALE_NAMES,
+    TRANSLATED_TEXTS,
+    CampaignForm,
+    DemandForm,
+    demand_field_name,
+    translation_form,
+)
 from campaign.extensions import db
 from campaign.i18n import LOCALES
 from campaign.signatures.counts import counts_for
-from campaign.validation import text_problem
 
 bp = Blueprint(
     "campaign_admin", __name__, url_prefix="/staff/campaigns", template_folder="templates"
@@ -213,10 +220,6 @@ def change_demand(campaign_id: int, demand_id: int):
     return _back(campaign)
 
 
-TRANSLATED_FIELDS = {"title": 300, "body": 100_000, "footnotes": 20_000, "media_contacts": 5_000,
-                     "outcome": 20_000}  # fmt: skip
-
-
 @bp.route("/<int:campaign_id>/translate/<locale>", methods=["GET", "POST"])
 @allow(*ORGANISERS)
 def translate(campaign_id: int, locale: str):
@@ -224,47 +227,32 @@ def translate(campaign_id: int, locale: str):
     campaign = _campaign(campaign_id)
     if locale not in LOCALE_NAMES or locale == campaign.source_locale:
         abort(404)
-    errors: list[str] = []
-    if request.method == "POST":
-        _checked()
-        fields = {k: request.form.get(k, "") for k in TRANSLATED_FIELDS}
+    tr = next((t for t in campaign.translations if t.locale == locale), None)
+    current = {name: getattr(tr, name) if tr else "" for name, _n, _s in TRANSLATED_TEXTS}
+    for d in campaign.demands:
+        dtr = next((t for t in d.translations if t.locale == locale), None)
+        for name, _n, _s in DEMAND_TEXTS:
+            current[demand_field_name(d.id, name)] = getattr(dtr, name) if dtr else ""
+    form = translation_form(campaign, data=current)
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name, _n, _s in TRANSLATED_TEXTS}
         demand_fields = {
-            d.id: {
-                "title": request.form.get(f"demand-{d.id}-title", ""),
-                "text": request.form.get(f"demand-{d.id}-text", ""),
-            }
+            d.id: {name: form[demand_field_name(d.id, name)].data for name, _n, _s in DEMAND_TEXTS}
             for d in campaign.demands
         }
-        values = list(fields.items()) + [
-            (f"demand-{i}-{k}", v) for i, f in demand_fields.items() for k, v in f.items()
-        ]
-        for name, value in values:
-            limit = TRANSLATED_FIELDS.get(name, 300 if name.endswith("title") else 20_000)
-            single_line = name == "title" or name.endswith("-title")
-            if len(value) > limit or text_problem(value, multiline=not single_line):
-                errors.append(name)
-        if not errors:
-            editor.save_translation(campaign, locale, fields, demand_fields, current_user)
-            db.session.commit()
-            flash(_("Translation saved. Empty fields show the original with a note."))
-            return redirect(url_for("campaign_admin.translate", campaign_id=campaign.id,
-                                    locale=locale), code=303)  # fmt: skip
-    tr = next((t for t in campaign.translations if t.locale == locale), None)
-    dtr = {
-        d.id: next((t for t in d.translations if t.locale == locale), None)
-        for d in campaign.demands
-    }
+        editor.save_translation(campaign, locale, fields, demand_fields, current_user)
+        db.session.commit()
+        flash(_("Translation saved. Empty fields show the original with a note."))
+        return redirect(url_for("campaign_admin.translate", campaign_id=campaign.id,
+                                locale=locale), code=303)  # fmt: skip
     return render_template(
         "campaign_admin/translate.html",
         campaign=campaign,
         locale=locale,
         locale_name=LOCALE_NAMES[locale],
-        tr=tr,
-        dtr=dtr,
-        form=request.form if request.method == "POST" else None,
-        errors=errors,
-        action=FlaskForm(),
-    ), (422 if errors else 200)
+        form=form,
+        demand_field_name=demand_field_name,
+    ), (422 if form.errors else 200)
 
 
 @bp.get("/<int:campaign_id>/preview/<lang>")
