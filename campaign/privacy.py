@@ -9,8 +9,11 @@ from flask import current_app
 from sqlalchemy import and_, delete, or_, update
 
 from campaign import tokens
+from campaign.accounts.services import purge_login_attempts
 from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
+from campaign.packets.builder import purge_old_files
+from campaign.signatures.erasure import after_erasure
 from campaign.signatures.models import Signature, Submission
 from campaign.timeutil import utcnow
 
@@ -30,9 +33,6 @@ class PurgeReport:
 
 def purge() -> PurgeReport:
     """Apply every retention rule (see README, "Security and privacy"); commits."""
-    from campaign.accounts.services import purge_login_attempts
-    from campaign.packets.builder import purge_old_files
-    from campaign.signatures.erasure import after_erasure
 
     cfg = current_app.config
     now = utcnow()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from campaign import jobs
 from campaign.extensions import db
 from campaign.mail import outbox
+from campaign.privacy import purge
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ class Worker:
 
     def run_once(self) -> Pass:
         """Deliver due mail, run due jobs, purge when an hour has passed."""
-        from campaign.privacy import purge
 
         load_handlers()
         done = Pass(mail=outbox.deliver_due(), jobs=jobs.run_due())

@@ -7,7 +7,7 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign import audit
@@ -174,7 +174,6 @@ def authenticate(email: str, password: str, ip_hash: str | None) -> StaffUser | 
 
 def purge_login_attempts() -> int:
     """Delete attempts older than a day; they only serve throttling."""
-    from sqlalchemy import delete
 
     cutoff = utcnow() - timedelta(days=1)
     return db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount

@@ -13,9 +13,16 @@ from campaign.accounts import services
 from campaign.accounts.access import allow, allow_anonymous, guard
 from campaign.accounts.forms import ActionForm, LoginForm, PasswordForm, RolesForm, UserForm
 from campaign.accounts.models import ROLES, StaffUser
+from campaign.campaigns.services import featured_campaign
 from campaign.extensions import db
+from campaign.moderation.services import QueueFilter, queue_page
+from campaign.packets.builder import latest_builds
 from campaign.security import client_address, hash_address
+from campaign.settings import switch_state
+from campaign.timeutil import utcnow
 from campaign.urls import safe_target
+from campaign.visits.chart import daily_counts
+from campaign.visits.services import upcoming_visits
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 guard(bp)
@@ -68,20 +75,12 @@ def logout():
 @allow(*ROLES)
 def dashboard():
     """The staff home page: what each role can do."""
-    from campaign.moderation.services import QueueFilter, queue_page
-    from campaign.settings import switch_state
 
     can_moderate = bool(current_user.roles & {"moderator", "admin"})
     can_organise = bool(current_user.roles & {"organiser", "admin"})
     queue_size = queue_page(QueueFilter()).total if can_moderate else 0
     visits, latest, chart, chart_campaign = [], {}, None, None
     if can_organise:
-        from campaign.campaigns.services import featured_campaign
-        from campaign.packets.builder import latest_builds
-        from campaign.timeutil import utcnow
-        from campaign.visits.chart import daily_counts
-        from campaign.visits.services import upcoming_visits
-
         today = utcnow().date()
         visits = [(v, (v.deadline - today).days) for v in upcoming_visits(today)]
         latest = latest_builds([v.id for v, _days in visits])

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from campaign.accounts.access import allow, guard
 from campaign.campaigns import editor
-from campaign.campaigns.models import Campaign, Demand
+from campaign.campaigns import updates as service
+from campaign.campaigns.models import Campaign, CampaignUpdate, Demand
 from campaign.campaigns.pages import render_campaign_page
 from campaign.campaigns.staff_forms import (
     DEMAND_TEXTS,
@@ -24,6 +25,7 @@ from campaign.campaigns.staff_forms import (
 )
 from campaign.extensions import db
 from campaign.i18n import LOCALES
+from campaign.markup import render_markdown
 from campaign.signatures.counts import counts_for
 
 bp = Blueprint(
@@ -270,7 +272,6 @@ def preview(campaign_id: int, lang: str):
 
 
 def _update(campaign: Campaign, update_id: int):  # noqa: ANN202
-    from campaign.campaigns.models import CampaignUpdate
 
     item = db.session.get(CampaignUpdate, update_id)
     if item is None or item.campaign_id != campaign.id:
@@ -304,7 +305,6 @@ def _update_error(code: str) -> str:
 @allow(*ORGANISERS)
 def updates(campaign_id: int):
     """Updates written for this campaign, and a form for a new one."""
-    from campaign.campaigns import updates as service
 
     campaign = _campaign(campaign_id)
     error = None
@@ -336,8 +336,6 @@ def updates(campaign_id: int):
 @allow(*ORGANISERS)
 def update_detail(campaign_id: int, update_id: int):
     """Preview per language, recipients, test, send, and delivery progress."""
-    from campaign.campaigns import updates as service
-    from campaign.markup import render_markdown
 
     campaign = _campaign(campaign_id)
     item = _update(campaign, update_id)
@@ -360,7 +358,6 @@ def update_detail(campaign_id: int, update_id: int):
 @allow(*ORGANISERS)
 def update_test(campaign_id: int, update_id: int):
     """Send the update to oneself, in the chosen language."""
-    from campaign.campaigns import updates as service
 
     _checked()
     campaign = _campaign(campaign_id)
@@ -380,7 +377,6 @@ def update_test(campaign_id: int, update_id: int):
 @allow(*ORGANISERS)
 def update_send(campaign_id: int, update_id: int):
     """Queue the update for every recipient."""
-    from campaign.campaigns import updates as service
 
     _checked()
     campaign = _campaign(campaign_id)

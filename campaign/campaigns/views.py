@@ -16,6 +16,7 @@ from campaign.extensions import db
 from campaign.i18n import use_language_prefix
 from campaign.security import client_address, hash_address
 from campaign.settings import signing_paused
+from campaign.signatures.counts import counts_for
 from campaign.signatures.services import SignatureInput, submit_signature
 
 bp = Blueprint("campaigns", __name__, url_prefix="/<lang>", template_folder="templates")
@@ -43,7 +44,6 @@ def show(slug: str):
 @bp.get("/archive")
 def archive():
     """Campaigns that no longer take signatures, with their final counts."""
-    from campaign.signatures.counts import counts_for
 
     locale = str(get_locale())
     items = [(localise(c, locale), counts_for(c).total) for c in archived_campaigns()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -66,7 +67,6 @@ def _form(campaign: Campaign, locale: str) -> ExportForm:
 @allow("organiser", "admin")
 def export(slug: str):
     """Choose filters (GET); download the matching signatures (POST), audited."""
-    from flask_babel import get_locale
 
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug)) or abort(404)
     form = _form(campaign, str(get_locale()))

@@ -21,7 +21,7 @@ from campaign import audit
 from campaign.accounts.access import allow, guard
 from campaign.campaigns.services import localise
 from campaign.extensions import db
-from campaign.i18n import use_language_prefix
+from campaign.i18n import select_locale, use_language_prefix
 from campaign.packets import builder
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
@@ -159,7 +159,6 @@ def _verify(packet_id: str, locale: str):
 @verify_root.get("/verify/<packet_id>")
 def verify(packet_id: str):
     """What a packet carried, for anyone holding it: counts and file hashes, nothing personal."""
-    from campaign.i18n import select_locale
 
     return _verify(packet_id, select_locale())
 

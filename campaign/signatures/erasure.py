@@ -20,6 +20,7 @@ from campaign.i18n import URL_CODES
 from campaign.mail import outbox
 from campaign.mail.backends import get_backend
 from campaign.mail.models import OutboxMessage
+from campaign.packets.builder import remove_undelivered_files
 from campaign.signatures.models import Signature
 from campaign.urls import external_url
 
@@ -63,7 +64,6 @@ def erase(email: str) -> int:
     Submissions and links go with their signature (foreign keys cascade); mail in every
     state, erasure links, and undelivered packets that named them go here.
     """
-    from campaign.packets.builder import remove_undelivered_files
 
     # Every campaign they signed: they may have been named in a build before they
     # withdrew their consent, and builds still running may be naming them now.
