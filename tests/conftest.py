@@ -181,6 +181,24 @@ def confirm(client, link: str):
     return client.get(done.headers["Location"])
 
 
+def erase_by_link(client, app, address: str) -> str:
+    """Ask for the erasure link on the privacy page, open it and press the button.
+
+    Returns the link's token (to search logs and files for it).
+    """
+    token = csrf_token(client, "/en/privacy")
+    client.post("/en/privacy/erase", data={"email": address, "csrf_token": token})
+    deliver(app)
+    bodies = [m.get_body(("plain",)).get_content() for m in mails(app)]
+    [link] = [re.search(r"https?://[^/\s]+(/\S*/erase/\S+)", b).group(1) for b in bodies
+              if "/erase/" in b]  # fmt: skip
+    page = client.get(link).get_data(as_text=True)
+    erase_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    done = client.post(link, data={"csrf_token": erase_csrf})
+    assert "has been erased" in done.get_data(as_text=True)
+    return link.rsplit("/", 1)[1]
+
+
 def outbox_count(app) -> int:
     """How many messages the outbox holds."""
     from campaign.mail.models import OutboxMessage

@@ -3,7 +3,6 @@ the supporter after they erase their data; retention removes failed mail and old
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from campaign.mail.models import OutboxMessage
 from campaign.packets import builder
 from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
-from tests.conftest import confirm, confirm_link, csrf_token, deliver, mails, sign
+from tests.conftest import confirm, confirm_link, deliver, erase_by_link, mails, sign
 
 NAME = "Lin Qiaoyu"
 ADDRESS = "qiaoyu.lin@example.org"
@@ -46,15 +45,7 @@ def _build_packets(app) -> int:
 
 
 def _erase(client, app) -> None:
-    token = csrf_token(client, "/en/privacy")
-    client.post("/en/privacy/erase", data={"email": ADDRESS, "csrf_token": token})
-    deliver(app)
-    bodies = [m.get_body(("plain",)).get_content() for m in mails(app)]
-    [link] = [re.search(r"https?://[^/\s]+(/\S*/erase/\S+)", b).group(1) for b in bodies
-              if "/erase/" in b]  # fmt: skip
-    page = client.get(link).get_data(as_text=True)
-    erase_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert "has been erased" in client.post(link, data={"csrf_token": erase_csrf}).get_data(True)
+    erase_by_link(client, app, ADDRESS)
 
 
 def test_erasing_a_supporter_leaves_nothing_under_the_instance_folder(instance_app):

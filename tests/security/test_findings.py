@@ -23,6 +23,7 @@ from tests.conftest import (
     confirm_link,
     csrf_token,
     deliver,
+    erase_by_link,
     login,
     mails,
     make_user,
@@ -59,13 +60,7 @@ def _signature(app, email="jane@example.org") -> Signature:
 
 
 def _erase(client, app, address: str) -> None:
-    token = csrf_token(client, "/en/privacy")
-    client.post("/en/privacy/erase", data={"email": address, "csrf_token": token})
-    deliver(app)
-    [link] = [_erase_link(m) for m in mails(app) if "/erase/" in m.get_body(("plain",)).as_string()]
-    page = client.get(link).get_data(as_text=True)
-    erase_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post(link, data={"csrf_token": erase_csrf}).status_code == 200
+    erase_by_link(client, app, address)
 
 
 # 1. A stranger confirms for an address they do not control (ids reused after erasure).
