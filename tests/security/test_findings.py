@@ -34,11 +34,6 @@ from tests.conftest import (
 API = f"/api/v1/campaigns/{SEED_SLUG}"
 
 
-def _erase_link(message) -> str:
-    body = message.get_body(("plain",)).get_content()
-    return re.search(r"https?://[^/\s]+(/\S*/erase/\S+)", body).group(1)
-
-
 def _let_mail_interval_pass(app) -> None:
     """Move every deferred confirmation and every signature's last mail into the past."""
     interval = timedelta(seconds=app.config["CONFIRM_MAIL_INTERVAL_SECONDS"] + 1)
