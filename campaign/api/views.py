@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify
-from sqlalchemy import select
 
-from campaign.campaigns.models import PUBLIC_STATES, Campaign
-from campaign.campaigns.services import public_campaign
-from campaign.extensions import csrf, db
+from campaign.campaigns.services import public_campaign, public_campaigns
+from campaign.extensions import csrf
 from campaign.signatures.counts import count_cache_seconds, counts_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,11 +23,6 @@ def _cached(response):
 @bp.get("/campaigns")
 def campaigns():
     """Every public campaign with its confirmed total."""
-    rows = db.session.scalars(
-        select(Campaign)
-        .where(Campaign.state.in_(PUBLIC_STATES))
-        .order_by(Campaign.published_on.desc(), Campaign.id)
-    ).all()
     items = [
         {
             "slug": c.slug,
@@ -39,7 +32,7 @@ def campaigns():
             "goal": c.goal,
             "signatures": counts_for(c).total,
         }
-        for c in rows
+        for c in public_campaigns()
     ]
     return _cached(jsonify({"campaigns": items}))
 

@@ -60,6 +60,17 @@ def public_campaign(slug: str) -> Campaign | None:
     )
 
 
+def public_campaigns() -> list[Campaign]:
+    """Every campaign the public may see, newest first."""
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .where(Campaign.state.in_(PUBLIC_STATES))
+            .order_by(Campaign.published_on.desc(), Campaign.id)
+        )
+    )
+
+
 def featured_campaign() -> Campaign | None:
     """The campaign shown on the home page: the featured open one, else the newest open."""
     return db.session.scalar(

@@ -118,3 +118,22 @@ def translation_form(campaign, data: dict[str, str] | None = None) -> FlaskForm:
         for name, limit, single in DEMAND_TEXTS:
             setattr(TranslationForm, demand_field_name(demand.id, name), _translated(limit, single))
     return TranslationForm(data=data)
+
+
+SUBJECT_MAX = 200
+BODY_MAX = 20_000
+
+
+def update_form() -> FlaskForm:
+    """An update's subject and text in each language (``subject-zh_Hans`` and so on).
+
+    A subject stays on one line; a field that is too long is an error beside it.
+    """
+
+    class UpdateForm(FlaskForm):
+        pass
+
+    for locale in LOCALE_NAMES:
+        setattr(UpdateForm, f"subject-{locale}", _translated(SUBJECT_MAX, True))
+        setattr(UpdateForm, f"body-{locale}", _translated(BODY_MAX, False))
+    return UpdateForm()

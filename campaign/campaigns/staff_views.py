@@ -15,13 +15,16 @@ from campaign.campaigns import updates as service
 from campaign.campaigns.models import Campaign, CampaignUpdate, Demand
 from campaign.campaigns.pages import render_campaign_page
 from campaign.campaigns.staff_forms import (
+    BODY_MAX,
     DEMAND_TEXTS,
     LOCALE_NAMES,
+    SUBJECT_MAX,
     TRANSLATED_TEXTS,
     CampaignForm,
     DemandForm,
     demand_field_name,
     translation_form,
+    update_form,
 )
 from campaign.extensions import db
 from campaign.i18n import LOCALES
@@ -279,23 +282,13 @@ def _update(campaign: Campaign, update_id: int):  # noqa: ANN202
     return item
 
 
-def _update_texts() -> dict[str, tuple[str, str]]:
-    return {
-        loc: (
-            request.form.get(f"subject-{loc}", ""),
-            request.form.get(f"body-{loc}", ""),
-        )
-        for loc in LOCALE_NAMES
-    }
-
-
 def _update_error(code: str) -> str:
     return {
         "bad_text": _(
             "Keep each subject on one line, under %(subject)d characters, and each text under"
             " %(body)d characters, without special characters.",
-            subject=200,
-            body=20_000,
+            subject=SUBJECT_MAX,
+            body=BODY_MAX,
         ),
         "already_sent": _("This update was already sent."),
     }.get(code, _("Write a subject and a text in at least one language."))
@@ -308,9 +301,12 @@ def updates(campaign_id: int):
 
     campaign = _campaign(campaign_id)
     error = None
-    if request.method == "POST":
-        _checked()
-        texts = _update_texts()
+    form = update_form()
+    if form.validate_on_submit():
+        texts = {
+            loc: (form[f"subject-{loc}"].data or "", form[f"body-{loc}"].data or "")
+            for loc in LOCALE_NAMES
+        }
         try:
             item = service.save_update(campaign, texts, current_user)
         except service.UpdateError as exc:
@@ -319,6 +315,10 @@ def updates(campaign_id: int):
             db.session.commit()
             return redirect(url_for("campaign_admin.update_detail", campaign_id=campaign.id,
                                     update_id=item.id), code=303)  # fmt: skip
+    elif request.method == "POST":
+        if "csrf_token" in form.errors:
+            abort(400)
+        error = _update_error("bad_text")
     items = [(u, service.progress(u)) for u in service.all_updates(campaign)]
     return render_template(
         "campaign_admin/updates.html",
@@ -328,7 +328,7 @@ def updates(campaign_id: int):
         locale_names=LOCALE_NAMES,
         action=FlaskForm(),
         error=error,
-        form=request.form,
+        form=form,
     ), (422 if error else 200)
 
 

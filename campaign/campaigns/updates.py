@@ -35,6 +35,7 @@ from campaign.validation import text_problem
 LINK_PLACEHOLDER = "\x00UNSUBSCRIBE\x00"
 UPDATE_LOCALES = LOCALE_IDS
 FAN_OUT_JOB = "updates.fan_out"
+# The limits the update form shows too (campaigns/staff_forms.py).
 SUBJECT_MAX = 200
 BODY_MAX = 20_000
 
