@@ -91,12 +91,10 @@ def act():
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    action, _sep, one = (request.form.get("action") or "").partition(":")
-    picked = [parse_id(one)] if one else [parse_id(i) for i in request.form.getlist("ids")]
-    ids = [i for i in picked if i is not None]
+    action, ids = form.target()
     if action not in services.ACTIONS:
         abort(400)
-    back = safe_target(request.form.get("back"), url_for("moderation.queue"), prefix="/staff/")
+    back = safe_target(form.back.data, url_for("moderation.queue"), prefix="/staff/")
     if not ids:
         flash(_("Tick at least one item first."))
         return redirect(back, code=303)
