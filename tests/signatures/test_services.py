@@ -1,0 +1,84 @@
+"""The signing services called directly, as the CLI and jobs would: no HTTP involved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.campaigns.models import Campaign
+from campaign.extensions import db
+from campaign.mail.models import OutboxMessage
+from campaign.security import TokenError
+from campaign.signatures import services
+from campaign.signatures.counts import compute_counts
+from campaign.signatures.models import Signature, Submission
+from campaign.timeutil import utcnow
+from tests.conftest import confirm_link, deliver, mails
+
+
+def _input(campaign, **overrides) -> services.SignatureInput:
+    values = {
+        "name": "Li Wei", "email": "li.wei@example.org", "country": "CN", "region": "",
+        "affiliation": "", "comment": "", "display": "full", "name_in_letters": False,
+        "updates": False, "demand_ids": [campaign.demands[0].id], "locale": "zh_Hans",
+    }  # fmt: skip
+    values.update(overrides)
+    return services.SignatureInput(**values)
+
+
+def test_a_submission_is_stored_apart_and_counts_only_once_applied(app, seeded):
+    with app.test_request_context():
+        campaign = db.session.scalar(select(Campaign))
+        submission = services.submit_signature(campaign, _input(campaign), ip_hash=None)
+        db.session.commit()
+        assert submission.state == "pending"
+        assert compute_counts(campaign.id).total == 0
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+    deliver(app)
+    token = confirm_link(mails(app)[0]).rsplit("/", 1)[1]
+    with app.test_request_context():
+        pending = services.open_confirmation(token)
+        assert pending.applied is False
+        result = services.confirm_signature(token)
+        db.session.commit()
+        assert result.newly_confirmed == 1
+        assert services.confirm_signature(token).newly_confirmed == 0  # idempotent
+        campaign = db.session.scalar(select(Campaign))
+        assert compute_counts(campaign.id).total == 1
+
+
+def test_a_deferred_submission_waits_for_the_interval(app, seeded):
+    with app.test_request_context():
+        campaign = db.session.scalar(select(Campaign))
+        services.submit_signature(campaign, _input(campaign), ip_hash=None)
+        services.submit_signature(
+            campaign, _input(campaign, demand_ids=[campaign.demands[1].id]), ip_hash=None
+        )
+        db.session.commit()
+        times = db.session.scalars(
+            select(OutboxMessage.next_attempt_at).order_by(OutboxMessage.id)
+        ).all()
+        interval = timedelta(seconds=app.config["CONFIRM_MAIL_INTERVAL_SECONDS"])
+        assert times[1] - times[0] >= interval - timedelta(seconds=1)
+        assert db.session.scalar(select(func.count(Signature.id))) == 1
+        assert db.session.scalar(select(func.count(Submission.id))) == 2
+
+
+def test_an_unknown_token_is_refused(app, seeded):
+    with app.test_request_context(), pytest.raises(TokenError):
+        services.open_confirmation("not-a-token")
+
+
+def test_stop_updates_keeps_the_signature(app, seeded):
+    from tests.factories import make_signature
+
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        sig = make_signature(campaign.id, updates=True, when=utcnow())
+        db.session.commit()
+        assert services.stop_updates(sig.id) is True
+        db.session.commit()
+        db.session.refresh(sig)
+        assert (sig.updates, sig.state) == (False, "confirmed")
