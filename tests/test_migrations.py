@@ -53,3 +53,50 @@ def test_visits_revision_backfills_name_sort_keys(app, seeded):
                 text("SELECT sort_name FROM signatures WHERE email = 'old@example.org'")
             ).scalar()
         assert key == "wang xiao ming"
+
+
+def test_trust_revision_keeps_every_signature_and_its_demands(app, seeded):
+    """0006 rebuilds tables on SQLite (AUTOINCREMENT): nothing that refers to them is lost."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="0005_visits_packets")
+        with db.engine.begin() as conn:
+            campaign_id = conn.execute(text("SELECT id FROM campaigns")).scalar()
+            demand_id = conn.execute(text("SELECT id FROM demands LIMIT 1")).scalar()
+            conn.execute(
+                text(
+                    "INSERT INTO signatures (campaign_id, email, email_domain, mailbox_key, name,"
+                    " sort_name, country, region, affiliation, comment, comment_state, display,"
+                    " name_in_letters, updates, locale, state, hold_reasons, created_at,"
+                    " confirmed_at, updated_at) VALUES (:c, 'kept@example.org', 'example.org',"
+                    " 'kept@example.org', 'Kept', 'kept', 'US', '', '', '', 'none', 'full', true,"
+                    " false, 'en', 'confirmed', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"c": campaign_id},
+            )
+            sig_id = conn.execute(text("SELECT id FROM signatures")).scalar()
+            conn.execute(
+                text(
+                    "INSERT INTO signature_demands (signature_id, demand_id, created_at,"
+                    " confirmed_at) VALUES (:s, :d, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"s": sig_id, "d": demand_id},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            links = conn.execute(
+                text("SELECT count(*) FROM signature_demands WHERE signature_id = :s"),
+                {"s": sig_id},
+            ).scalar()
+            schema = (
+                conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'signatures'")
+                ).scalar()
+                if db.engine.dialect.name == "sqlite"
+                else "AUTOINCREMENT"
+            )
+        assert links == 1
+        assert "AUTOINCREMENT" in schema
