@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import SelectMultipleField, widgets
+from wtforms import SelectMultipleField, StringField, widgets
 
 
 class CheckboxListField(SelectMultipleField):
@@ -10,3 +10,13 @@ class CheckboxListField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class SingleLineField(StringField):
+    """A one-line text input; a refused value with line breaks is shown back on one line.
+
+    (An ``<input>`` cannot hold a line break: the error beside it says why it was refused.)
+    """
+
+    def _value(self) -> str:
+        return " ".join(super()._value().splitlines())

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from campaign.campaigns.editor import SLUG_PATTERN
+from campaign.fields import SingleLineField
 from campaign.i18n import NATIVE_NAMES
 from campaign.validation import CleanText, DateInRange
 
@@ -92,7 +93,7 @@ TOO_LONG = _l("Please keep this under %(max)d characters.")
 
 
 def _translated(limit: int, single_line: bool):  # noqa: ANN202 - an unbound WTForms field
-    field = StringField if single_line else TextAreaField
+    field = SingleLineField if single_line else TextAreaField
     return field(validators=[Length(max=limit, message=TOO_LONG),
                              CleanText(multiline=not single_line)])  # fmt: skip
 

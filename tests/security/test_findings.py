@@ -356,6 +356,8 @@ def test_10_a_line_break_in_an_update_subject_is_refused(app, client, organiser)
     })  # fmt: skip
     assert response.status_code == 422
     assert "on one line" in response.get_data(as_text=True)
+    # Shown back on one line: an <input> cannot hold a line break (valid HTML).
+    assert 'value="News Bcc: all@evil.example"' in response.get_data(as_text=True)
     long = client.post(f"/staff/campaigns/{cid}/updates", data={
         "csrf_token": organiser, "subject-en": "x" * 201, "body-en": "Hi",
     })  # fmt: skip
