@@ -73,9 +73,12 @@ def enqueue(kind: str, run_at: datetime | None = None, **payload: object) -> Job
     return job
 
 
-def backoff(attempts: int) -> timedelta:
-    """Delay before a failed job runs again: 30 s, 1 min, 2 min, ... capped at one hour."""
-    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
+def backoff(attempts: int, cap: timedelta = timedelta(hours=1)) -> timedelta:
+    """Delay before failed work runs again: 30 s, 1 min, 2 min, ... capped at ``cap``.
+
+    Jobs (one hour) and mail (six hours, ``mail.outbox.backoff``) share it.
+    """
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), cap)
 
 
 def _claim(job_id: int, now: datetime) -> bool:

@@ -32,7 +32,6 @@ from campaign.timeutil import utcnow
 from campaign.urls import external_url
 from campaign.validation import text_problem
 
-LINK_PLACEHOLDER = "\x00UNSUBSCRIBE\x00"
 UPDATE_LOCALES = LOCALE_IDS
 FAN_OUT_JOB = "updates.fan_out"
 # The limits the update form shows too (campaigns/staff_forms.py).
@@ -89,17 +88,20 @@ def save_update(
     return item
 
 
-def _unsubscribe_link(sig: Signature) -> tuple[tokens.LinkToken, str]:
-    """A one-purpose link that stops updates to ``sig``, with its token still to be made."""
+def _unsubscribe_link(sig: Signature) -> tokens.LinkToken:
+    """The token of a one-purpose link that stops updates to ``sig``, still to be made."""
     days = current_app.config["UNSUBSCRIBE_MAX_AGE_DAYS"]
-    link_token = tokens.reserve("unsubscribe", days, signature_id=sig.id)
-    url = external_url(
-        "signatures.unsubscribe", lang=URL_CODES.get(sig.locale, "en"), token=tokens.PLACEHOLDER
-    )
-    return link_token, url
+    return tokens.reserve("unsubscribe", days, signature_id=sig.id)
 
 
-def _render(campaign: Campaign, item: CampaignUpdate, locale: str) -> tuple[str, str, str]:
+def _unsubscribe_url(locale: str) -> str:
+    """The unsubscribe link of ``locale``'s mails, with the token's placeholder."""
+    return external_url("signatures.unsubscribe", lang=URL_CODES[locale], token=tokens.PLACEHOLDER)
+
+
+def _render(
+    campaign: Campaign, item: CampaignUpdate, locale: str, link: str
+) -> tuple[str, str, str]:
     text = item.text_for(locale)
     with force_locale(locale):
         view = localise(campaign, locale)
@@ -108,7 +110,7 @@ def _render(campaign: Campaign, item: CampaignUpdate, locale: str) -> tuple[str,
             "subject": text.subject,
             "body_html": render_markdown(text.body),
             "body_text": text.body,
-            "link": LINK_PLACEHOLDER,
+            "link": link,
         }
         return (text.subject, *render_mail("mail/update", **context))
 
@@ -117,8 +119,8 @@ def _message(sig_or_email, subject, text, html, link, item, at) -> OutboxMessage
     return OutboxMessage(
         recipient=sig_or_email,
         subject=subject,
-        body_text=text.replace(LINK_PLACEHOLDER, link),
-        body_html=html.replace(LINK_PLACEHOLDER, link),
+        body_text=text,
+        body_html=html,
         kind="update",
         headers=f"List-Unsubscribe: <{link}>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click",
         state="queued",
@@ -130,7 +132,7 @@ def _message(sig_or_email, subject, text, html, link, item, at) -> OutboxMessage
 
 def send_test(campaign: Campaign, item: CampaignUpdate, email: str, locale: str) -> None:
     """Queue the update to a staff member, as a supporter in ``locale`` would get it."""
-    subject, text, html = _render(campaign, item, locale)
+    subject, text, html = _render(campaign, item, locale, "#")
     message = _message(email, "[TEST] " + subject, text, html, "#", item, utcnow())
     message.update_id = None  # tests do not count toward the update's progress
     db.session.add(message)
@@ -171,7 +173,9 @@ def fan_out(update_id: int) -> None:
     campaign = db.session.get(Campaign, item.campaign_id)
     rate = max(current_app.config["UPDATE_MAIL_PER_MINUTE"], 1)
     step = timedelta(seconds=60 / rate)
-    rendered = {loc: _render(campaign, item, loc) for loc in UPDATE_LOCALES}
+    # Rendered once per language: every recipient's mail differs only by its token.
+    links = {loc: _unsubscribe_url(loc) for loc in UPDATE_LOCALES}
+    rendered = {loc: (*_render(campaign, item, loc, links[loc]), links[loc]) for loc in links}
     queued = db.session.scalar(select(func.count()).where(OutboxMessage.update_id == item.id)) or 0
     while True:
         batch = db.session.scalars(
@@ -182,8 +186,8 @@ def fan_out(update_id: int) -> None:
         ).all()
         pairs = []
         for sig in batch:
-            subject, text, html = rendered.get(sig.locale) or rendered["en"]
-            link_token, url = _unsubscribe_link(sig)
+            subject, text, html, url = rendered.get(sig.locale) or rendered["en"]
+            link_token = _unsubscribe_link(sig)
             at = item.sent_at + step * (queued + len(pairs))
             pairs.append((link_token, _message(sig.email, subject, text, html, url, item, at)))
         db.session.flush()  # the tokens, for their ids

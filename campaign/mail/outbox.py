@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
-from campaign import tokens
+from campaign import jobs, tokens
 from campaign.extensions import db
 from campaign.mail.backends import Backend, build_message, get_backend
 from campaign.mail.models import OutboxMessage
@@ -85,7 +85,7 @@ def _with_token(row: OutboxMessage) -> bool:
 
 def backoff(attempts: int) -> timedelta:
     """Delay before the next attempt: 30 s, 1 min, 2 min, ... capped at 6 hours."""
-    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=6))
+    return jobs.backoff(attempts, cap=timedelta(hours=6))
 
 
 @dataclass
