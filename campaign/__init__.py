@@ -9,7 +9,7 @@ import os
 # Set before anything imports pypinyin (it reads the variable once, at import).
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
 
-from flask import Flask, g  # noqa: E402
+from flask import Flask  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
@@ -43,6 +43,10 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    from campaign import crossorigin
+
+    # Before Flask-WTF's check: public forms rely on it alone, staff forms on both.
+    crossorigin.register(app)
     csrf.init_app(app)
     from campaign.accounts.access import login_manager
 
@@ -84,7 +88,6 @@ def register_i18n(app: Flask) -> None:
         NATIVE_NAMES,
         URL_CODES,
         select_locale,
-        set_language_cookie,
     )
 
     babel.init_app(app, locale_selector=select_locale)
@@ -95,40 +98,52 @@ def register_i18n(app: Flask) -> None:
 
     app.add_template_global(submission_details)
 
+    # Whether an endpoint takes the language and answers GET: fixed once the app is built,
+    # so the URL map is walked once per endpoint, not on every page.
+    switchable: dict[str, bool] = {}
+
+    def _switchable(endpoint: str) -> bool:
+        if endpoint not in switchable:
+            methods = {m for r in app.url_map.iter_rules(endpoint) for m in (r.methods or ())}
+            switchable[endpoint] = (
+                app.url_map.is_endpoint_expecting(endpoint, "lang") and "GET" in methods
+            )
+        return switchable[endpoint]
+
+    languages = [(code, NATIVE_NAMES[loc], loc) for code, loc in LOCALES.items()]
+
     @app.context_processor
     def _i18n_context() -> dict:
         locale = str(get_locale())
 
         def switch_url(code: str) -> str:
+            """The same page in another language, through the switch that remembers it.
+
+            The choice is kept in a cookie only when a reader makes it, so the pages
+            themselves set no cookie and can be cached (see ``pagecache``).
+            """
             endpoint = request.endpoint
             args = dict(request.view_args or {})
             args.pop("lang", None)
-            if endpoint and app.url_map.is_endpoint_expecting(endpoint, "lang"):
-                rule_methods = {
-                    m for r in app.url_map.iter_rules(endpoint) for m in (r.methods or ())
-                }
-                if "GET" in rule_methods:
-                    return url_for(endpoint, lang=code, **args)
-                if "slug" in args:
-                    return url_for("campaigns.show", lang=code, slug=args["slug"])
-            if endpoint and not endpoint.startswith("static"):
-                return url_for("root.set_language", code=code, next=request.full_path)
-            return url_for("campaigns.home", lang=code)
+            if endpoint and _switchable(endpoint):
+                target = url_for(endpoint, lang=code, **args)
+            elif (
+                endpoint and "slug" in args and app.url_map.is_endpoint_expecting(endpoint, "lang")
+            ):
+                target = url_for("campaigns.show", lang=code, slug=args["slug"])
+            elif endpoint and not endpoint.startswith("static"):
+                target = request.full_path
+            else:
+                target = url_for("campaigns.home", lang=code)
+            return url_for("root.set_language", code=code, next=target)
 
         return {
             "current_locale": locale,
             "html_lang": HTML_LANG.get(locale, "en"),
             "lang_code": URL_CODES.get(locale, "en"),
-            "languages": [(code, NATIVE_NAMES[loc], loc) for code, loc in LOCALES.items()],
+            "languages": languages,
             "switch_url": switch_url,
         }
-
-    @app.after_request
-    def _remember_language(response):  # noqa: ANN001
-        chosen = g.get("locale")
-        if chosen and request.cookies.get("lang") != chosen:
-            set_language_cookie(response, chosen, app.config["SESSION_COOKIE_SECURE"])
-        return response
 
 
 def register_blueprints(app: Flask) -> None:

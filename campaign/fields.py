@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
+
+
+class PublicForm(FlaskForm):
+    """A form on a public page: no session token, so the page sets no cookie.
+
+    ``crossorigin`` refuses it when another site's page sends it; its view is exempt from
+    Flask-WTF's token check (``csrf.exempt``).
+    """
+
+    class Meta:
+        csrf = False
 
 
 class CheckboxListField(SelectMultipleField):

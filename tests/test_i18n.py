@@ -44,10 +44,17 @@ def test_root_redirects_by_browser_language(client, seeded, header, target):
     assert "Accept-Language" in response.headers["Vary"]
 
 
-def test_language_cookie_wins_over_header(client, seeded):
-    client.get("/zh-hant/")
+def test_language_chosen_in_the_switcher_wins_over_header(client, seeded):
+    chosen = client.get("/language/zh-hant?next=/zh-hant/")
+    assert chosen.headers["Location"] == "/zh-hant/"
     response = client.get("/", headers={"Accept-Language": "en"})
     assert response.headers["Location"].endswith("/zh-hant/")
+
+
+def test_reading_a_page_remembers_nothing(client, seeded):
+    client.get("/zh-hant/")
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.headers["Location"].endswith("/en/")
 
 
 def test_unknown_language_prefix_is_404(client, seeded):
@@ -59,7 +66,7 @@ def test_unknown_language_prefix_is_404(client, seeded):
 def test_every_page_has_a_switcher_to_the_same_page(client, seeded, lang, page):
     html = client.get(f"/{lang}/{page}").get_data(as_text=True)
     for code in ("en", "zh-hans", "zh-hant"):
-        assert f'href="/{code}/{page}"' in html
+        assert f'href="/language/{code}?next=/{code}/{page}"' in html
     assert f'aria-current="page" lang="{lang}"' in html
 
 

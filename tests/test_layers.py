@@ -13,9 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # Modules that work on a request by nature: views, the campaign page shared by two views,
-# the staff access guard, locale choice, request helpers, the app factory, mail rendering.
+# the staff access guard, locale choice, request helpers, the app factory, mail rendering,
+# the cross-site guard and the page cache.
 REQUEST_MODULES = {
     "views", "staff_views", "pages", "access", "i18n", "security", "render", "transactions",
+    "crossorigin", "pagecache",
 }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from campaign.campaigns.services import (
     localise,
     public_campaign,
 )
-from campaign.extensions import db
+from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
 from campaign.security import client_address, hash_address
 from campaign.settings import signing_paused
@@ -51,6 +51,7 @@ def archive():
 
 
 @bp.post("/c/<slug>/sign")
+@csrf.exempt  # a public form: crossorigin refuses other sites' posts
 def sign(slug: str):
     """Validate the form, record the signature and queue its confirmation mail."""
     campaign = public_campaign(slug)

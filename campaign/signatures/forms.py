@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from campaign.emails import normalise_email
-from campaign.fields import CheckboxListField
+from campaign.fields import CheckboxListField, PublicForm
 from campaign.validation import CleanText
 
 NAME_MAX = 200
@@ -55,7 +54,7 @@ class DemandsField(CheckboxListField):
             except ValueError:
                 self.bad_input = True
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: PublicForm) -> None:
         """Refuse ids that are not demands of this campaign, in our own words."""
         known = {choice.value for choice in self.choices}
         if getattr(self, "bad_input", False) or any(v not in known for v in self.data or []):
@@ -77,7 +76,7 @@ def _email_field() -> EmailField:
                  field=EmailField)  # fmt: skip
 
 
-class SignForm(FlaskForm):
+class SignForm(PublicForm):
     """Sign one campaign, any subset of its demands."""
 
     name = _text(_l("Your name"), NAME_MAX, _l("Please give your name."), signer=True)
@@ -136,7 +135,7 @@ class SignForm(FlaskForm):
             raise ValidationError(_l("Please tick at least one demand."))
 
 
-class EraseRequestForm(FlaskForm):
+class EraseRequestForm(PublicForm):
     """Ask for a link that erases every signature of one address."""
 
     email = _email_field()

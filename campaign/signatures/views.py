@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import get_locale
 
+from campaign import crossorigin
 from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
@@ -90,7 +91,7 @@ def confirm_page(token: str):
 
 
 @bp.post("/confirm/<token>")
-@csrf.exempt  # the token is the proof; a CSRF token would fail in cookie-less browsers
+@csrf.exempt  # the token is the proof; crossorigin refuses other sites' posts
 def confirm(token: str):
     """Apply the submission the link names (idempotent), then thank the supporter."""
     try:
@@ -117,6 +118,7 @@ def privacy():
 
 
 @bp.post("/privacy/erase")
+@csrf.exempt  # a public form: crossorigin refuses other sites' posts
 def erase_request():
     """Mail an erasure link if the address signed anything; the same answer either way."""
     form = EraseRequestForm(request.form)
@@ -129,6 +131,7 @@ def erase_request():
 
 
 @bp.route("/erase/<token>", methods=["GET", "POST"])
+@csrf.exempt  # a public form: crossorigin refuses other sites' posts
 def erase(token: str):
     """Show what will be erased (GET), erase it (POST). Nothing changes on GET."""
     try:
@@ -147,6 +150,7 @@ def erase(token: str):
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the token is the proof; mail clients POST here (RFC 8058)
+@crossorigin.exempt  # and from their own servers, with whatever headers
 def unsubscribe(token: str):
     """Stop updates: a page with one button (GET changes nothing), or the one-click POST."""
     try:

@@ -42,7 +42,7 @@ def test_form_has_the_contract_fields(client, seeded):
     html = client.get("/en/").get_data(as_text=True)
     for name in (
         "name", "email", "country", "region", "affiliation", "comment", "demands",
-        "display", "name_in_letters", "updates", "csrf_token",
+        "display", "name_in_letters", "updates",
     ):  # fmt: skip
         assert f'name="{name}"' in html, name
     for value in ("full", "initials", "anonymous"):

@@ -68,22 +68,47 @@ def test_comment_may_have_line_breaks(client, app, seeded):
     assert response.status_code == 303
 
 
-@pytest.mark.parametrize("token", ["", "stale-token"])
-def test_missing_or_stale_csrf_token_is_explained(client, app, seeded, token):
-    html = _refused(app, sign(client, seeded, token=token), status=400)
-    assert "The form expired" in html
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site's page
+        {"Sec-Fetch-Site": "", "Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "", "Origin": "null"},
+    ],
+)
+def test_a_form_sent_by_another_site_is_refused_and_keeps_nothing(client, app, seeded, headers):
+    html = _refused(app, sign(client, seeded, headers=headers), status=403)
+    assert "sent from another site" in html
     assert "Nothing was recorded" in html
 
 
-def test_closed_campaign_refuses_signatures(client, app, seeded):
-    page_token = None
-    from tests.conftest import csrf_token
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},  # typed or bookmarked by the person
+        {"Sec-Fetch-Site": "", "Origin": "PUBLIC_URL"},  # an older browser, on this site
+        {"Sec-Fetch-Site": ""},  # neither header: not a browser another page steers
+    ],
+)
+def test_a_form_from_this_site_is_taken(client, app, seeded, headers):
+    headers = {k: app.config[v] if v == "PUBLIC_URL" else v for k, v in headers.items()}
+    assert sign(client, seeded, headers=headers).status_code == 303
 
-    page_token = csrf_token(client, f"/en/c/{SEED_SLUG}/")
+
+def test_the_campaign_page_sets_no_cookie(client, seeded):
+    response = client.get(f"/en/c/{SEED_SLUG}/")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "csrf_token" not in response.get_data(as_text=True)
+
+
+def test_closed_campaign_refuses_signatures(client, app, seeded):
     with app.app_context():
         db.session.scalar(db.select(Campaign)).state = "closed"
         db.session.commit()
-    html = _refused(app, sign(client, seeded, token=page_token), status=409)
+    html = _refused(app, sign(client, seeded), status=409)
     assert "no longer takes signatures" in html
 
 
