@@ -1,8 +1,10 @@
 """The one background worker: every piece of work that happens after a request.
 
 ``flask worker`` runs ``run_forever`` in production; ``make run`` starts the same command
-beside the development server. Each pass delivers due mail (the outbox), runs due jobs
-(packet builds, the fan-out of updates) and, once an hour, applies the retention rules.
+beside the development server. Each pass folds pending count deltas into the tallies,
+delivers due mail (the outbox), runs due jobs (packet builds, the fan-out of updates) and,
+once an hour, applies the retention rules; once a day (and when it starts) it recounts
+every campaign from its signatures, which corrects any drift of the tallies.
 Web processes run no background threads: they only write rows.
 """
 
@@ -17,12 +19,14 @@ from campaign import jobs
 from campaign.extensions import db
 from campaign.mail import outbox
 from campaign.privacy import purge
+from campaign.signatures import counts
 
 log = logging.getLogger(__name__)
 
 # Modules whose import registers job handlers.
 HANDLER_MODULES = ("campaign.packets.builder", "campaign.campaigns.updates")
 PURGE_EVERY_SECONDS = 3600
+RECOUNT_EVERY_SECONDS = 86400
 
 
 def load_handlers() -> None:
@@ -37,12 +41,15 @@ class Pass:
 
     mail: outbox.DeliveryReport = field(default_factory=outbox.DeliveryReport)
     jobs: int = 0
+    folded: int = 0
     purged: bool = False
+    recounted: bool = False
 
     @property
     def busy(self) -> bool:
         """Whether there was anything to do (the next pass then comes at once)."""
-        return bool(self.jobs or self.mail.sent or self.mail.failed or self.mail.gave_up)
+        report = self.mail
+        return bool(self.jobs or self.folded or report.sent or report.failed or report.gave_up)
 
 
 @dataclass
@@ -50,12 +57,19 @@ class Worker:
     """The state of one worker process between passes."""
 
     last_purge: float = field(default=-float("inf"))
+    last_recount: float = field(default=-float("inf"))
 
     def run_once(self) -> Pass:
-        """Deliver due mail, run due jobs, purge when an hour has passed."""
+        """Fold counts, deliver due mail, run due jobs; purge hourly, recount daily."""
 
         load_handlers()
-        done = Pass(mail=outbox.deliver_due(), jobs=jobs.run_due())
+        done = Pass(folded=counts.fold())
+        done.mail = outbox.deliver_due()
+        done.jobs = jobs.run_due()
+        if time.monotonic() - self.last_recount >= RECOUNT_EVERY_SECONDS:
+            counts.recount_all()
+            self.last_recount = time.monotonic()
+            done.recounted = True
         if time.monotonic() - self.last_purge >= PURGE_EVERY_SECONDS:
             purge()
             self.last_purge = time.monotonic()

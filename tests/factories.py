@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.moderation.heuristics import canonical_mailbox
 from campaign.names import sort_key
+from campaign.signatures import counts
 from campaign.signatures.models import Signature, SignatureDemand
 from campaign.timeutil import utcnow
 
@@ -51,4 +53,6 @@ def make_signature(
     )
     sig.demands = [SignatureDemand(demand_id=d, confirmed_at=confirmed) for d in demand_ids]
     db.session.add(sig)
+    until = counts.counting_until(db.session.get(Campaign, campaign_id))
+    counts.record(campaign_id, None, counts.contribution(sig, until))
     return sig

@@ -100,3 +100,26 @@ def test_trust_revision_keeps_every_signature_and_its_demands(app, seeded):
             )
         assert links == 1
         assert "AUTOINCREMENT" in schema
+
+
+def test_tallies_revision_counts_the_signatures_already_stored(app, seeded):
+    """0008 starts the tallies from the rows, by the counting rule, frozen for a closed one."""
+    from campaign.campaigns.models import Campaign
+    from campaign.signatures.counts import compute_counts, counting_until, scan_counts
+    from tests.factories import make_signature
+
+    with app.app_context():
+        campaign = db.session.scalar(db.select(Campaign))
+        ids = seeded["demand_ids"]
+        make_signature(campaign.id, "Wang Wei", country="CN", demand_ids=ids[:2])
+        make_signature(campaign.id, "Jane Roe", country="US", demand_ids=ids[1:3])
+        make_signature(campaign.id, "Held One", country="US", state="held", demand_ids=ids[:1])
+        db.session.commit()
+        campaign_id = campaign.id
+        db.session.remove()
+        downgrade(revision="0007_jobs")
+        upgrade()
+        campaign = db.session.get(Campaign, campaign_id)
+        read = compute_counts(campaign_id)
+        assert read == scan_counts(campaign_id, counting_until(campaign))
+        assert (read.total, read.by_country, read.per_demand[ids[1]]) == (2, {"CN": 1, "US": 1}, 2)

@@ -19,6 +19,7 @@ from campaign.campaigns.models import (
 from campaign.errors import RefusedError
 from campaign.extensions import db
 from campaign.i18n import LOCALE_IDS
+from campaign.signatures import counts
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.models import SignatureDemand
 from campaign.timeutil import utcnow
@@ -101,6 +102,9 @@ def set_state(campaign: Campaign, new_state: str, actor: object, reason: str = "
         campaign.closed_at = None
     if new_state != "open" and campaign.featured:
         campaign.featured = False
+    if new_state == "open" and before != "draft":
+        # Confirmations that came while it was closed were left out; now they count.
+        counts.recount(campaign)
     audit.record(actor, "campaign", campaign.id, "state", reason, before=before, after=new_state)
     clear_cache()
 

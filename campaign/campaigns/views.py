@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
+from campaign import pagecache
 from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import (
     archived_campaigns,
@@ -26,19 +27,27 @@ use_language_prefix(bp)
 @bp.get("/")
 def home():
     """The featured campaign, or a short notice when none is open."""
-    campaign = featured_campaign()
-    if campaign is None:
-        return render_template("campaigns/none.html")
-    return render_campaign_page(campaign)
+
+    def render():  # noqa: ANN202 - a page
+        campaign = featured_campaign()
+        if campaign is None:
+            return render_template("campaigns/none.html")
+        return render_campaign_page(campaign)
+
+    return pagecache.serve(("home", g.locale), render)
 
 
 @bp.get("/c/<slug>/")
 def show(slug: str):
     """One campaign's page."""
-    campaign = public_campaign(slug)
-    if campaign is None:
-        abort(404)
-    return render_campaign_page(campaign)
+
+    def render():  # noqa: ANN202 - a page
+        campaign = public_campaign(slug)
+        if campaign is None:
+            abort(404)
+        return render_campaign_page(campaign)
+
+    return pagecache.serve(("show", slug, g.locale), render)
 
 
 @bp.get("/archive")

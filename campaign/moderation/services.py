@@ -15,8 +15,10 @@ from sqlalchemy import Select, func, select
 
 from campaign import audit
 from campaign.audit import ModerationEvent
+from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.settings import COUNTING_PAUSED, SIGNING_PAUSED, set_setting
+from campaign.signatures import counts
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
@@ -45,6 +47,8 @@ def apply_action(sig: Signature, action: str, actor: object, reason: str = "") -
         raise ModerationError("reason required")
     if sig.state not in states:
         return False
+    until = counts.counting_until(db.session.get(Campaign, sig.campaign_id))
+    counted_before = counts.contribution(sig, until)
     if action in ("approve_comment", "reject_comment"):
         if sig.comment_state == "none":
             return False
@@ -55,6 +59,7 @@ def apply_action(sig: Signature, action: str, actor: object, reason: str = "") -
         sig.state = "invalidated"
     elif action == "restore":
         sig.state = "confirmed" if sig.confirmed_at else "unconfirmed"
+    counts.record(sig.campaign_id, counted_before, counts.contribution(sig, until))
     audit.record(actor, "signature", sig.id, action, reason)
     return True
 
@@ -210,6 +215,7 @@ def bulk_invalidate(c: Criteria, actor: object, reason: str) -> int:
         raise ModerationError("reason required")
     ids = db.session.scalars(criteria_query(c).with_only_columns(Signature.id)).all()
     if ids:
+        counts.record_removed(counts.contributions(ids, counts.until_of_all()))
         db.session.execute(
             Signature.__table__.update()
             .where(Signature.id.in_(ids))
@@ -272,6 +278,10 @@ def set_switch(name: str, on: bool, actor: object, reason: str = "") -> None:
     else:
         raise ModerationError("unknown switch")
     audit.record(actor, "switch", name, "pause" if on else "resume", reason)
+    if name == "counting" and not on:
+        # Confirmations made while paused were left out; now they count.
+        for campaign in db.session.scalars(select(Campaign)):
+            counts.recount(campaign)
     clear_cache()
 
 

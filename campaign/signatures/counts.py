@@ -1,26 +1,36 @@
-"""Confirmed-signature counts.
+"""Confirmed-signature counts, read without scanning signatures.
 
-Counts are computed from the signature rows themselves (``COUNT ... GROUP BY`` over
-indexes) and kept for ``COUNT_CACHE_SECONDS`` per process. No counter row is updated when
-someone signs, so a burst of signatures never queues on one hot row; the cost is one
-grouped query per campaign per few seconds per worker, whatever the signing rate.
+Every change that moves a count (a confirmation, a moderation action, an erasure) appends
+a few ``CountDelta`` rows in its own transaction: what moved, never whose. Readers add the
+pending deltas to the ``CountTally`` rows in one statement, so counts are exact as soon as
+the change commits, and reading them costs the same at a thousand or a million signatures.
+The worker folds the deltas into the tallies every pass (``fold``), so the pending ones
+stay few; nothing updates one hot row per signature. ``recount`` rebuilds a campaign's
+tallies from the signatures themselves: when the rule's frozen time moves (counting
+resumed, a campaign reopened), and once a day to prove the tallies right.
+
+This is the approach of the UK Parliament's petitions site (a counter job applying
+increments in batches under a lock, and a nightly recount), with the increments kept as
+rows so that a failed fold loses nothing.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, text, union_all, update
 
+from campaign import pagecache
+from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.settings import counting_paused_at
-from campaign.signatures.models import Signature, SignatureDemand
+from campaign.signatures.models import CountDelta, CountTally, Signature, SignatureDemand
 
 COUNTED_STATE = "confirmed"
+FOLD_BATCH = 5000
 
 
 def counted_signatures(campaign_id: int | None = None, until: datetime | None = None) -> list:
@@ -28,7 +38,8 @@ def counted_signatures(campaign_id: int | None = None, until: datetime | None = 
 
     Confirmed by the owner of the address, neither held nor invalidated, and confirmed by
     ``until`` when counts are frozen (a counting pause, a closed campaign, a snapshot).
-    Counts, letter packets, the dashboard chart and updates to supporters all use it.
+    Counts, letter packets, the dashboard chart and updates to supporters all use it;
+    ``contribution`` is the same rule for one signature in memory.
     """
     conditions = [Signature.state == COUNTED_STATE]
     if campaign_id is not None:
@@ -46,7 +57,7 @@ def counted_demand_links(until: datetime | None = None) -> list:
     return conditions
 
 
-def counting_until(campaign) -> datetime | None:  # noqa: ANN001 - a Campaign
+def counting_until(campaign: Campaign) -> datetime | None:
     """When counts of ``campaign`` stop: the counting pause or its closing, the earlier."""
     closed = campaign.closed_at if campaign.state in ("closed", "archived") else None
     return min((t for t in (counting_paused_at(), closed) if t), default=None)
@@ -61,57 +72,241 @@ class Counts:
     by_country: dict[str, int] = field(default_factory=dict)
 
 
-def compute_counts(campaign_id: int, until: datetime | None = None) -> Counts:
-    """Count confirmed signatures straight from the database.
+@dataclass(frozen=True)
+class Contribution:
+    """What one counted signature adds: one to the total, to its country, to each demand."""
 
-    ``until`` freezes the counts (an admin paused counting): later confirmations wait.
+    country: str
+    demand_ids: frozenset[int]
+
+
+def _before(moment: datetime | None, until: datetime | None) -> bool:
+    return moment is not None and (until is None or moment <= until)
+
+
+def contribution(sig: Signature, until: datetime | None) -> Contribution | None:
+    """``counted_signatures`` and ``counted_demand_links`` for one loaded signature."""
+    if sig.state != COUNTED_STATE or not _before(sig.confirmed_at, until):
+        return None
+    demands = frozenset(d.demand_id for d in sig.demands if _before(d.confirmed_at, until))
+    return Contribution(sig.country, demands)
+
+
+def contributions(ids: Iterable[int], until_of: dict[int, datetime | None]) -> dict:
+    """``{signature id: (campaign id, Contribution)}`` of the counted ones among ``ids``.
+
+    For changes made by one statement over many rows (a bulk invalidation, an erasure):
+    read before the change, recorded as moving to nothing after it.
     """
+    ids = list(ids)
+    found: dict[int, tuple[int, Contribution]] = {}
+    for start in range(0, len(ids), FOLD_BATCH):
+        chunk = ids[start : start + FOLD_BATCH]
+        sigs = db.session.execute(
+            select(
+                Signature.id, Signature.campaign_id, Signature.country, Signature.confirmed_at
+            ).where(Signature.id.in_(chunk), Signature.state == COUNTED_STATE)
+        ).all()
+        links: dict[int, set[int]] = {}
+        for sid, demand_id, confirmed_at in db.session.execute(
+            select(SignatureDemand.signature_id, SignatureDemand.demand_id,
+                   SignatureDemand.confirmed_at)
+            .where(SignatureDemand.signature_id.in_(chunk))
+        ):  # fmt: skip
+            links.setdefault(sid, set())
+            if confirmed_at is not None:
+                links[sid].add((demand_id, confirmed_at))
+        for sid, campaign_id, country, confirmed_at in sigs:
+            until = until_of.get(campaign_id)
+            if not _before(confirmed_at, until):
+                continue
+            demands = frozenset(d for d, at in links.get(sid, ()) if _before(at, until))
+            found[sid] = (campaign_id, Contribution(country, demands))
+    return found
+
+
+def until_of_all() -> dict[int, datetime | None]:
+    """``counting_until`` of every campaign, by id (there are few)."""
+    return {c.id: counting_until(c) for c in db.session.scalars(select(Campaign))}
+
+
+def _rows(c: Contribution, sign: int) -> list[tuple[str, str, int]]:
+    return [("total", "", sign), ("country", c.country, sign)] + [
+        ("demand", str(d), sign) for d in c.demand_ids
+    ]
+
+
+def record(campaign_id: int, before: Contribution | None, after: Contribution | None) -> None:
+    """Append what moved when one signature went from ``before`` to ``after``."""
+    if before == after:
+        return
+    net: Counter[tuple[str, str]] = Counter()
+    for c, sign in ((before, -1), (after, 1)):
+        if c is not None:
+            for dimension, key, n in _rows(c, sign):
+                net[(dimension, key)] += n
+    rows = [
+        {"campaign_id": campaign_id, "dimension": d, "key": k, "delta": n}
+        for (d, k), n in net.items()
+        if n
+    ]
+    if rows:
+        db.session.execute(insert(CountDelta), rows)
+
+
+def record_removed(found: dict) -> None:
+    """Record that each of ``contributions(...)``'s signatures counts no more."""
+    net: Counter[tuple[int, str, str]] = Counter()
+    for campaign_id, c in found.values():
+        for dimension, key, n in _rows(c, -1):
+            net[(campaign_id, dimension, key)] += n
+    rows = [
+        {"campaign_id": cid, "dimension": d, "key": k, "delta": n}
+        for (cid, d, k), n in net.items()
+        if n
+    ]
+    if rows:
+        db.session.execute(insert(CountDelta), rows)
+
+
+def _counts(rows: Iterable[tuple[str, str, int]]) -> Counts:
+    total, per_demand, by_country = 0, Counter(), Counter()
+    for dimension, key, n in rows:
+        if dimension == "total":
+            total += n
+        elif dimension == "demand":
+            per_demand[int(key)] += n
+        else:
+            by_country[key] += n
+    return Counts(
+        total=total,
+        per_demand={k: v for k, v in per_demand.items() if v},
+        by_country={k: by_country[k] for k in sorted(by_country) if by_country[k]},
+    )
+
+
+def compute_counts(campaign_id: int) -> Counts:
+    """Counts of a campaign: its tallies plus the deltas not folded yet, in one statement.
+
+    One statement, so that on PostgreSQL a fold committing meanwhile is seen entirely or
+    not at all (SQLite's read transaction is a snapshot anyway).
+    """
+    tallies = select(CountTally.dimension, CountTally.key, CountTally.n).where(
+        CountTally.campaign_id == campaign_id
+    )
+    pending = select(CountDelta.dimension, CountDelta.key, CountDelta.delta).where(
+        CountDelta.campaign_id == campaign_id
+    )
+    return _counts(db.session.execute(union_all(tallies, pending)).all())
+
+
+def scan_counts(campaign_id: int, until: datetime | None = None) -> Counts:
+    """Count confirmed signatures straight from their rows: what the tallies must equal."""
     base = counted_signatures(campaign_id, until)
     demand_filter = counted_demand_links(until)
     total = db.session.scalar(select(func.count(Signature.id)).where(*base)) or 0
-    per_demand = dict(
-        db.session.execute(
-            select(SignatureDemand.demand_id, func.count())
-            .join(Signature, Signature.id == SignatureDemand.signature_id)
-            .where(*base, *demand_filter)
-            .group_by(SignatureDemand.demand_id)
-        ).all()
+    per_demand = db.session.execute(
+        select(SignatureDemand.demand_id, func.count())
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(*base, *demand_filter)
+        .group_by(SignatureDemand.demand_id)
+    ).all()
+    by_country = db.session.execute(
+        select(Signature.country, func.count()).where(*base).group_by(Signature.country)
+    ).all()
+    return _counts(
+        [("total", "", total)]
+        + [("demand", str(d), n) for d, n in per_demand]
+        + [("country", c, n) for c, n in by_country]
     )
-    by_country = dict(
-        db.session.execute(
-            select(Signature.country, func.count())
-            .where(*base)
-            .group_by(Signature.country)
-            .order_by(Signature.country)
-        ).all()
+
+
+def _lock(*tables: str) -> None:
+    """One fold or recount at a time; on PostgreSQL plain reads go on meanwhile."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            db.session.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+    # SQLite: the transaction began IMMEDIATE, so it already holds the only write lock.
+
+
+def _add_to_tallies(net: Counter) -> None:
+    for (campaign_id, dimension, key), n in net.items():
+        if not n:
+            continue
+        moved = db.session.execute(
+            update(CountTally)
+            .where(
+                CountTally.campaign_id == campaign_id,
+                CountTally.dimension == dimension,
+                CountTally.key == key,
+            )
+            .values(n=CountTally.n + n)
+        ).rowcount
+        if not moved:
+            db.session.execute(
+                insert(CountTally).values(campaign_id=campaign_id, dimension=dimension, key=key,
+                                          n=n)
+            )  # fmt: skip
+
+
+def fold(limit: int = FOLD_BATCH) -> int:
+    """Move up to ``limit`` pending deltas into the tallies; returns how many. Commits.
+
+    Exactly the deltas read are deleted (by id), so one committed late by a slow
+    transaction is left for the next fold, never lost.
+    """
+    _lock("count_tallies")
+    deltas = db.session.execute(
+        select(CountDelta.id, CountDelta.campaign_id, CountDelta.dimension, CountDelta.key,
+               CountDelta.delta)
+        .order_by(CountDelta.id)
+        .limit(limit)
+    ).all()  # fmt: skip
+    if not deltas:
+        db.session.commit()
+        return 0
+    net: Counter[tuple[int, str, str]] = Counter()
+    for _id, campaign_id, dimension, key, n in deltas:
+        net[(campaign_id, dimension, key)] += n
+    _add_to_tallies(net)
+    ids = [row[0] for row in deltas]
+    for start in range(0, len(ids), 500):
+        db.session.execute(delete(CountDelta).where(CountDelta.id.in_(ids[start : start + 500])))
+    db.session.commit()
+    return len(deltas)
+
+
+def recount(campaign: Campaign) -> Counts:
+    """Rebuild ``campaign``'s tallies from its signatures and drop its deltas; no commit.
+
+    Both tables are locked meanwhile (on PostgreSQL confirmations wait for the few seconds
+    a million signatures take), so no change falls between the scan and the rebuild.
+    """
+    _lock("count_tallies", "count_deltas")
+    counts = scan_counts(campaign.id, until=counting_until(campaign))
+    db.session.execute(delete(CountDelta).where(CountDelta.campaign_id == campaign.id))
+    db.session.execute(delete(CountTally).where(CountTally.campaign_id == campaign.id))
+    rows = [("total", "", counts.total)]
+    rows += [("demand", str(d), n) for d, n in counts.per_demand.items()]
+    rows += [("country", c, n) for c, n in counts.by_country.items()]
+    db.session.execute(
+        insert(CountTally),
+        [{"campaign_id": campaign.id, "dimension": d, "key": k, "n": n} for d, k, n in rows],
     )
-    return Counts(total=total, per_demand=per_demand, by_country=by_country)
-
-
-_cache: dict[int, tuple[float, Counts]] = {}
-_lock = threading.Lock()
-
-
-def campaign_counts(campaign_id: int, until: datetime | None = None) -> Counts:
-    """Counts for a campaign, at most ``COUNT_CACHE_SECONDS`` old, frozen at ``until``."""
-    ttl = current_app.config["COUNT_CACHE_SECONDS"]
-    now = time.monotonic()
-    if ttl > 0:
-        with _lock:
-            hit = _cache.get(campaign_id)
-        if hit and now - hit[0] < ttl:
-            return hit[1]
-    counts = compute_counts(campaign_id, until=until)
-    if ttl > 0:
-        with _lock:
-            _cache[campaign_id] = (now, counts)
     return counts
 
 
+def recount_all() -> None:
+    """Recount every campaign, each in its own transaction (the worker's daily check)."""
+    for campaign_id in db.session.scalars(select(Campaign.id)).all():
+        campaign = db.session.get(Campaign, campaign_id)
+        recount(campaign)
+        db.session.commit()
+
+
 def clear_cache() -> None:
-    """Forget cached counts (tests, and after moderation changes)."""
-    with _lock:
-        _cache.clear()
+    """Show a change on public pages at once in this process (others follow in seconds)."""
+    pagecache.clear()
 
 
 @dataclass
@@ -148,11 +343,6 @@ def recent_supporters(campaign_id: int, limit: int = 10) -> list[PublicSupporter
     return result
 
 
-def counts_for(campaign) -> Counts:  # noqa: ANN001 - a Campaign (no import: no cycle)
+def counts_for(campaign: Campaign) -> Counts:
     """Counts for ``campaign``, frozen at a counting pause or its closing time."""
-    return campaign_counts(campaign.id, until=counting_until(campaign))
-
-
-def count_cache_seconds() -> int:
-    """How stale counts may be, for Cache-Control headers."""
-    return int(current_app.config["COUNT_CACHE_SECONDS"])
+    return compute_counts(campaign.id)

@@ -21,6 +21,7 @@ from campaign.mail import outbox
 from campaign.mail.backends import get_backend
 from campaign.mail.models import OutboxMessage
 from campaign.packets.builder import remove_undelivered_files
+from campaign.signatures import counts
 from campaign.signatures.models import Signature
 from campaign.urls import external_url
 
@@ -68,6 +69,8 @@ def erase(email: str) -> int:
     # Every campaign they signed: they may have been named in a build before they
     # withdrew their consent, and builds still running may be naming them now.
     signed = set(db.session.scalars(select(Signature.campaign_id).where(Signature.email == email)))
+    ids = db.session.scalars(select(Signature.id).where(Signature.email == email)).all()
+    counts.record_removed(counts.contributions(ids, counts.until_of_all()))
     deleted = db.session.execute(delete(Signature).where(Signature.email == email)).rowcount
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == email))
     tokens.revoke_for_email(email)

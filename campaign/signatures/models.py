@@ -133,3 +133,45 @@ class Submission(db.Model):
     def demand_list(self) -> list[int]:
         """The demand ids as integers."""
         return [int(d) for d in self.demand_ids.split(",") if d]
+
+
+class CountTally(db.Model):
+    """Confirmed supporters of a campaign as last folded: one row per total, demand, country.
+
+    Written only by ``counts.fold`` and ``counts.recount`` (under one lock), a few rows per
+    campaign: reading counts never scans signatures, and signing never updates a hot row.
+    """
+
+    __tablename__ = "count_tallies"
+    __table_args__ = (
+        CheckConstraint("dimension IN ('total', 'demand', 'country')", name="dimension_valid"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # "" for the total, the demand's id, or the ISO country code.
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class CountDelta(db.Model):
+    """A change to counts not yet folded into ``CountTally``: appended, never updated.
+
+    Written in the same transaction as the change (a confirmation, a moderation action, an
+    erasure), so counts are exact the moment it commits: readers add the pending deltas to
+    the tallies. Holds no signature id, only what moved.
+    """
+
+    __tablename__ = "count_deltas"
+    __table_args__ = (
+        Index("ix_count_deltas_campaign", "campaign_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    dimension: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[int]

@@ -30,6 +30,7 @@ from campaign.mail.models import OutboxMessage
 from campaign.moderation.heuristics import canonical_mailbox, hold_reasons
 from campaign.names import sort_key
 from campaign.security import TokenError
+from campaign.signatures import counts
 from campaign.signatures.models import Signature, SignatureDemand, Submission
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
@@ -270,6 +271,8 @@ def confirm_signature(token: str) -> Confirmation:
     if pending.applied:
         return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=0)
     now = utcnow()
+    until = counts.counting_until(pending.campaign)
+    counted_before = counts.contribution(sig, until)
     shown_before = (sig.name, sig.affiliation)
     _apply_details(sig, submission)
     sig.ip_hash = submission.ip_hash
@@ -300,6 +303,7 @@ def confirm_signature(token: str) -> Confirmation:
             newly += 1
     submission.state = "applied"
     submission.applied_at = now
+    counts.record(sig.campaign_id, counted_before, counts.contribution(sig, until))
     db.session.flush()
     return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=newly)
 
