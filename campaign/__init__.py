@@ -177,10 +177,20 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Security headers on every response."""
+    """Security headers on every response; staff changes show on public pages at once."""
+    from flask import request
+
+    from campaign import pagecache
     from campaign.security import register_headers
 
     register_headers(app)
+
+    @app.after_request
+    def _staff_changed(response):  # noqa: ANN001, ANN202
+        # Any change made from the staff area may show on a public page or the API.
+        if request.method == "POST" and request.path.startswith("/staff/"):
+            pagecache.clear()
+        return response
 
 
 def register_cli_commands(app: Flask) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable
 from flask import Response, current_app, make_response
 
 _pages: dict[Hashable, tuple[float, bytes, str]] = {}
+_values: dict[Hashable, tuple[float, object]] = {}
 _lock = threading.Lock()
 
 
@@ -53,7 +54,25 @@ def serve(key: Hashable, render: Callable[[], object]) -> Response:
     return _public(response, ttl)
 
 
+def remember(key: Hashable, compute: Callable[[], object]) -> object:
+    """``compute()``, kept as long as a page: what the signing request reads every time.
+
+    Only plain values (never ORM objects, which belong to one session).
+    """
+    ttl = seconds()
+    now = time.monotonic()
+    hit = _values.get(key)
+    if ttl > 0 and hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    if ttl > 0:
+        with _lock:
+            _values[key] = (now + ttl, value)
+    return value
+
+
 def clear() -> None:
-    """Forget every kept page of this process (after staff changes, and in tests)."""
+    """Forget every kept page and value of this process (after staff changes, in tests)."""
     with _lock:
         _pages.clear()
+        _values.clear()

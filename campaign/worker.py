@@ -1,10 +1,11 @@
 """The one background worker: every piece of work that happens after a request.
 
 ``flask worker`` runs ``run_forever`` in production; ``make run`` starts the same command
-beside the development server. Each pass folds pending count deltas into the tallies,
-delivers due mail (the outbox), runs due jobs (packet builds, the fan-out of updates) and,
-once an hour, applies the retention rules; once a day (and when it starts) it recounts
-every campaign from its signatures, which corrects any drift of the tallies.
+beside the development server. Each pass takes the submissions the signing form stored
+(finds or creates each signature, queues its confirmation mail), folds pending count
+deltas into the tallies, delivers due mail (the outbox) and runs due jobs (packet builds,
+the fan-out of updates). Once an hour it applies the retention rules; once a day (and
+when it starts) it recounts every campaign from its signatures, correcting any drift.
 Web processes run no background threads: they only write rows.
 """
 
@@ -20,6 +21,7 @@ from campaign.extensions import db
 from campaign.mail import outbox
 from campaign.privacy import purge
 from campaign.signatures import counts
+from campaign.signatures.services import take_received
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class Pass:
     """What one pass of the worker did."""
 
     mail: outbox.DeliveryReport = field(default_factory=outbox.DeliveryReport)
+    received: int = 0
     jobs: int = 0
     folded: int = 0
     purged: bool = False
@@ -49,7 +52,14 @@ class Pass:
     def busy(self) -> bool:
         """Whether there was anything to do (the next pass then comes at once)."""
         report = self.mail
-        return bool(self.jobs or self.folded or report.sent or report.failed or report.gave_up)
+        return bool(
+            self.received
+            or self.jobs
+            or self.folded
+            or report.sent
+            or report.failed
+            or report.gave_up
+        )
 
 
 @dataclass
@@ -63,7 +73,8 @@ class Worker:
         """Fold counts, deliver due mail, run due jobs; purge hourly, recount daily."""
 
         load_handlers()
-        done = Pass(folded=counts.fold())
+        done = Pass(received=take_received())
+        done.folded = counts.fold()
         done.mail = outbox.deliver_due()
         done.jobs = jobs.run_due()
         if time.monotonic() - self.last_recount >= RECOUNT_EVERY_SECONDS:

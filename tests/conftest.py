@@ -134,24 +134,37 @@ def form_data(demand_ids, **overrides) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def sign(client, seeded, lang: str = "en", headers: dict | None = None, **fields):
+def sign(client, seeded, lang: str = "en", headers: dict | None = None, take=True, **fields):
     """Submit the signing form on the seed campaign's page, as its own page would.
 
     The form carries no token: a browser says where it was sent from (``crossorigin``).
+    With ``take``, the worker's first step follows at once (the signature is found or
+    created and its mail queued), as it does a moment later in production.
     """
     data = form_data(seeded["demand_ids"], **fields)
     sent = {"Sec-Fetch-Site": "same-origin", **(headers or {})}
-    return client.post(f"/{lang}/c/{seeded['slug']}/sign", data=data, headers=sent)
+    response = client.post(f"/{lang}/c/{seeded['slug']}/sign", data=data, headers=sent)
+    if take and response.status_code == 303:
+        from campaign.signatures.services import take_received
+
+        with client.application.app_context():
+            take_received()
+    return response
 
 
 def deliver(app) -> None:
-    """Run due jobs, then deliver due mail: one pass of ``flask worker`` (without purge)."""
+    """Take submissions, run due jobs, deliver due mail: a pass of ``flask worker``.
+
+    (Without the fold, purge and recount: counts are exact before a fold.)
+    """
     from campaign import jobs
     from campaign.mail.outbox import deliver_due
+    from campaign.signatures.services import take_received
     from campaign.worker import load_handlers
 
     load_handlers()
     with app.app_context():
+        take_received()
         jobs.run_due()
         deliver_due()
 

@@ -14,10 +14,10 @@ from campaign.signatures.counts import counts_for, recent_supporters
 from campaign.signatures.forms import SignForm
 
 
-def sign_form(campaign: Campaign, formdata: object = None) -> SignForm:
-    """A signing form for ``campaign`` in the current locale."""
+def sign_form(demand_ids: list[int] | tuple[int, ...], formdata: object = None) -> SignForm:
+    """A signing form for a campaign's signable ``demand_ids``, in the current locale."""
     locale = str(get_locale())
-    demand_ids = [d.id for d in signable_demands(campaign)]
+    demand_ids = list(demand_ids)
     form = SignForm(
         formdata=formdata,
         country_choices=country_choices(locale),
@@ -40,7 +40,7 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
         view=view,
         campaign=campaign,
         counts=counts,
-        form=form or sign_form(campaign),
+        form=form or sign_form([d.id for d in signable_demands(campaign)]),
         others=[localise(c, locale) for c in others],
         supporters=supporters,
         signing_paused=signing_paused(),

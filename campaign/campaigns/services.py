@@ -158,3 +158,24 @@ def localise(campaign: Campaign, locale: str) -> CampaignView:
 def signable_demands(campaign: Campaign) -> list[Demand]:
     """Demands a supporter can sign now (not retired)."""
     return [d for d in campaign.demands if not d.retired]
+
+
+@dataclass(frozen=True)
+class SigningTarget:
+    """What the signing request needs to know of a campaign: no ORM object, cacheable."""
+
+    id: int
+    is_open: bool
+    demand_ids: tuple[int, ...]
+
+
+def signing_target(slug: str) -> SigningTarget | None:
+    """The public campaign ``slug`` as the signing form sees it, or None."""
+    campaign = public_campaign(slug)
+    if campaign is None:
+        return None
+    return SigningTarget(
+        id=campaign.id,
+        is_open=campaign.is_open,
+        demand_ids=tuple(d.id for d in signable_demands(campaign)),
+    )

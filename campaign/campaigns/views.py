@@ -12,13 +12,14 @@ from campaign.campaigns.services import (
     featured_campaign,
     localise,
     public_campaign,
+    signing_target,
 )
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
 from campaign.security import client_address, hash_address
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for
-from campaign.signatures.services import SignatureInput, submit_signature
+from campaign.signatures.services import SignatureInput, receive_signature
 
 bp = Blueprint("campaigns", __name__, url_prefix="/<lang>", template_folder="templates")
 use_language_prefix(bp)
@@ -63,18 +64,18 @@ def archive():
 @csrf.exempt  # a public form: crossorigin refuses other sites' posts
 def sign(slug: str):
     """Validate the form, record the signature and queue its confirmation mail."""
-    campaign = public_campaign(slug)
-    if campaign is None:
+    # Read every time, so kept as long as a page is (staff changes clear them at once).
+    target = pagecache.remember(("signing", slug), lambda: signing_target(slug))
+    if target is None:
         abort(404)
-    if not campaign.is_open:
-        view = localise(campaign, str(get_locale()))
-        return render_template("signatures/closed.html", view=view), 409
-    if signing_paused():
-        view = localise(campaign, str(get_locale()))
+    if not target.is_open or pagecache.remember(("paused",), signing_paused):
+        view = localise(public_campaign(slug), str(get_locale()))
+        if not target.is_open:
+            return render_template("signatures/closed.html", view=view), 409
         return render_template("signatures/paused.html", view=view), 503
-    form = sign_form(campaign, formdata=request.form)
+    form = sign_form(target.demand_ids, formdata=request.form)
     if not form.validate():
-        return render_campaign_page(campaign, form, status=422)
+        return render_campaign_page(public_campaign(slug), form, status=422)
     if form.website.data:
         # A bot filled the honeypot: answer as for anyone, keep nothing.
         return redirect(url_for("signatures.check_email", slug=slug), code=303)
@@ -91,6 +92,6 @@ def sign(slug: str):
         demand_ids=form.demands.data,
         locale=str(get_locale()),
     )
-    submit_signature(campaign, data, hash_address(client_address()))
+    receive_signature(target.id, data, hash_address(client_address()))
     db.session.commit()
     return redirect(url_for("signatures.check_email", slug=slug), code=303)

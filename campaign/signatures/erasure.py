@@ -22,7 +22,7 @@ from campaign.mail.backends import get_backend
 from campaign.mail.models import OutboxMessage
 from campaign.packets.builder import remove_undelivered_files
 from campaign.signatures import counts
-from campaign.signatures.models import Signature
+from campaign.signatures.models import Signature, Submission
 from campaign.urls import external_url
 
 
@@ -31,7 +31,7 @@ def request_erasure(email: str, locale: str) -> bool:
 
     The caller answers the same either way, so the form reveals nothing.
     """
-    if not signatures_of(email):
+    if not signatures_of(email) and not _received_from(email):
         return False
     days = current_app.config["ERASE_MAX_AGE_DAYS"]
     link_token = tokens.reserve("erase", days, email=email)
@@ -54,6 +54,14 @@ def email_from_erase_token(token: str) -> str:
     return str(row.email)
 
 
+def _received_from(email: str) -> bool:
+    """Whether a submission from ``email`` waits for the worker (signed seconds ago)."""
+    return (
+        db.session.scalar(select(Submission.id).where(Submission.email == email).limit(1))
+        is not None
+    )
+
+
 def signatures_of(email: str) -> int:
     """How many campaigns ``email`` has signed (confirmed or not)."""
     return db.session.scalar(select(func.count()).where(Signature.email == email)) or 0
@@ -72,6 +80,8 @@ def erase(email: str) -> int:
     ids = db.session.scalars(select(Signature.id).where(Signature.email == email)).all()
     counts.record_removed(counts.contributions(ids, counts.until_of_all()))
     deleted = db.session.execute(delete(Signature).where(Signature.email == email)).rowcount
+    # Submissions the worker has not taken yet hold the address themselves.
+    db.session.execute(delete(Submission).where(Submission.email == email))
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == email))
     tokens.revoke_for_email(email)
     if signed:

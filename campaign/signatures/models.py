@@ -90,27 +90,37 @@ class SignatureDemand(db.Model):
     signature: Mapped[Signature] = relationship(back_populates="demands")
 
 
-SUBMISSION_STATES = ("pending", "applied", "merged")
+SUBMISSION_STATES = ("received", "pending", "applied", "merged")
 
 
 class Submission(db.Model):
     """One submission of the signing form, kept apart until its own link is opened.
 
-    The confirmation link names one submission: opening it applies exactly these details
-    and demands to the signature, whatever was submitted for the same address since.
+    The signing request only stores it (``received``, with the address) and answers; the
+    worker then finds or creates the signature for the address, queues the mail and
+    forgets the address here (``pending``). The confirmation link names one submission:
+    opening it applies exactly these details and demands to the signature, whatever was
+    submitted for the same address since.
     """
 
     __tablename__ = "submissions"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'applied', 'merged')", name="state_valid"),
+        CheckConstraint(
+            "state IN ('received', 'pending', 'applied', 'merged')", name="state_valid"
+        ),
         CheckConstraint("display IN ('full', 'initials', 'anonymous')", name="display_valid"),
+        Index("ix_submissions_state", "state", "id"),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    signature_id: Mapped[int] = mapped_column(
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # Set by the worker; None while received.
+    signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="CASCADE"), index=True
     )
+    # The normalised address while received; "" once the signature holds it.
+    email: Mapped[str] = mapped_column(String(254), default="")
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))
     region: Mapped[str] = mapped_column(String(200), default="")
@@ -123,8 +133,9 @@ class Submission(db.Model):
     # Demand ids, comma-separated, in ascending order.
     demand_ids: Mapped[str] = mapped_column(String(2000), default="")
     ip_hash: Mapped[str | None] = mapped_column(String(64))
-    # pending: its link is out (or about to be); applied: its link was used;
-    # merged: folded into a later submission before its mail went out.
+    # received: stored by the request, not yet seen by the worker; pending: its link is out
+    # (or about to be); applied: its link was used; merged: folded into a later submission
+    # before its mail went out.
     state: Mapped[str] = mapped_column(String(10), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]

@@ -11,13 +11,14 @@ else's address can neither confirm for them nor rewrite what they confirm.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaign import tokens
@@ -35,6 +36,8 @@ from campaign.signatures.models import Signature, SignatureDemand, Submission
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
 from campaign.urls import external_url
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,15 +79,13 @@ def _apply_details(sig: Signature, source: SignatureInput | Submission) -> None:
     sig.sort_name = sort_key(source.name)
 
 
-def _find_or_create(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Signature:
-    """The signature row for ``data.email`` on ``campaign``, created unconfirmed if new.
+def _find_or_create(campaign: Campaign, email: str, source: Submission) -> Signature:
+    """The signature row for ``email`` on ``campaign``, created unconfirmed if new.
 
     A new row takes the first submission's details, but it is neither counted nor shown
     until a link is opened; an existing row is not touched.
     """
-    query = select(Signature).where(
-        Signature.campaign_id == campaign.id, Signature.email == data.email
-    )
+    query = select(Signature).where(Signature.campaign_id == campaign.id, Signature.email == email)
     sig = db.session.scalar(query)
     if sig is not None:
         return sig
@@ -92,12 +93,12 @@ def _find_or_create(campaign: Campaign, data: SignatureInput, ip_hash: str | Non
         with db.session.begin_nested():
             sig = Signature(
                 campaign_id=campaign.id,
-                email=data.email,
-                email_domain=data.email.rpartition("@")[2],
-                mailbox_key=canonical_mailbox(data.email),
-                ip_hash=ip_hash,
+                email=email,
+                email_domain=email.rpartition("@")[2],
+                mailbox_key=canonical_mailbox(email),
+                ip_hash=source.ip_hash,
             )
-            _apply_details(sig, data)
+            _apply_details(sig, source)
             db.session.add(sig)
             db.session.flush()
     except IntegrityError:
@@ -162,27 +163,78 @@ def _send_time(sig: Signature, submission: Submission, now: datetime) -> datetim
     return last + interval
 
 
-def submit_signature(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Submission:
-    """Record a submission and queue the mail that confirms it; the caller commits.
+def receive_signature(campaign_id: int, data: SignatureInput, ip_hash: str | None) -> int:
+    """Store a submission of the signing form, as received; the caller commits.
+
+    This is all the signing request does: one row, whose commit is the promise that the
+    signature will be mailed for. Looking the address up and mailing happen afterwards in
+    the worker (``take_received``), so the answer neither waits for them nor depends on
+    who signed before.
+    """
+    row = {
+        "campaign_id": campaign_id,
+        "email": data.email,
+        "demand_ids": ",".join(str(d) for d in sorted(set(data.demand_ids))),
+        "ip_hash": ip_hash,
+        "state": "received",
+        "created_at": utcnow(),
+        **{field: getattr(data, field) for field in _DETAILS},
+    }
+    return db.session.execute(insert(Submission).values(**row)).inserted_primary_key[0]
+
+
+def _take(campaign: Campaign, submission: Submission) -> None:
+    """Attach a received submission to its signature and queue the mail that confirms it.
 
     At most one confirmation mail per address goes out per ``CONFIRM_MAIL_INTERVAL_SECONDS``;
     a submission within the interval is mailed when it ends, together with the demands of
     any other submission that arrived meanwhile.
     """
-    sig = _find_or_create(campaign, data, ip_hash)
-    submission = Submission(
-        signature_id=sig.id,
-        demand_ids=",".join(str(d) for d in sorted(set(data.demand_ids))),
-        ip_hash=ip_hash,
-        **{field: getattr(data, field) for field in _DETAILS},
-    )
-    db.session.add(submission)
+    sig = _find_or_create(campaign, submission.email, submission)
+    submission.signature_id = sig.id
+    submission.email = ""
+    submission.state = "pending"
     db.session.flush()
     now = utcnow()
     send_at = _send_time(sig, submission, now)
     sig.mailed_at = send_at
     _queue_confirmation(campaign, sig, submission, send_at)
     db.session.flush()
+
+
+def take_received(limit: int = 500) -> int:
+    """The worker's part of signing: take received submissions in order; commits each.
+
+    On PostgreSQL, workers skip rows another is taking. A submission that fails is logged,
+    stays received and is tried again in the next pass; the others go on.
+    """
+    taken, failed = 0, []
+    while taken < limit:
+        submission = db.session.scalar(
+            select(Submission)
+            .where(Submission.state == "received", Submission.id.not_in(failed))
+            .order_by(Submission.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if submission is None:
+            break
+        submission_id = submission.id
+        try:
+            _take(db.session.get(Campaign, submission.campaign_id), submission)
+            db.session.commit()
+            taken += 1
+        except Exception:  # one bad row must not stop the queue
+            db.session.rollback()
+            failed.append(submission_id)
+            log.exception("submission %s could not be taken", submission_id)
+    return taken
+
+
+def submit_signature(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Submission:
+    """Receive a submission and take it at once (the CLI and tests); the caller commits."""
+    submission = db.session.get(Submission, receive_signature(campaign.id, data, ip_hash))
+    _take(campaign, submission)
     return submission
 
 

@@ -82,3 +82,65 @@ def test_stop_updates_keeps_the_signature(app, seeded):
         db.session.commit()
         db.session.refresh(sig)
         assert (sig.updates, sig.state) == (False, "confirmed")
+
+
+def test_the_signing_request_only_stores_a_received_submission(client, app, seeded):
+    from tests.conftest import outbox_count, sign, signature_count
+
+    assert sign(client, seeded, take=False).status_code == 303
+    assert (signature_count(app), outbox_count(app)) == (0, 0)
+    with app.app_context():
+        received = db.session.scalar(select(Submission))
+        assert (received.state, received.email, received.signature_id) == (
+            "received", "jane@example.org", None,
+        )  # fmt: skip
+        # The worker takes it: the signature, its mail, and the address leaves the row.
+        assert services.take_received() == 1
+        assert services.take_received() == 0
+        taken = db.session.scalar(select(Submission))
+        assert (taken.state, taken.email) == ("pending", "")
+        assert taken.signature_id == db.session.scalar(select(Signature.id))
+    assert outbox_count(app) == 1
+
+
+def test_a_submission_that_cannot_be_taken_waits_and_the_others_go_on(
+    client, app, seeded, monkeypatch
+):
+    from tests.conftest import sign
+
+    sign(client, seeded, email="first@example.org", take=False)
+    sign(client, seeded, email="second@example.org", take=False)
+    real = services._take
+
+    def flaky(campaign, submission):  # noqa: ANN001, ANN202
+        if submission.email == "first@example.org":
+            raise RuntimeError("the database went away")
+        return real(campaign, submission)
+
+    monkeypatch.setattr(services, "_take", flaky)
+    with app.app_context():
+        assert services.take_received() == 1
+        states = dict(db.session.execute(select(Submission.id, Submission.state)).all())
+    assert sorted(states.values()) == ["pending", "received"]
+    monkeypatch.setattr(services, "_take", real)
+    with app.app_context():
+        assert services.take_received() == 1
+        assert db.session.scalar(select(func.count(Signature.id))) == 2
+
+
+def test_erasing_before_the_worker_took_the_submission_leaves_nothing(client, app, seeded):
+    from campaign.signatures import erasure
+    from tests.conftest import outbox_count, sign, signature_count
+
+    sign(client, seeded, take=False)
+    # Signed a moment ago: the erasure form knows the address already.
+    client.post("/en/privacy/erase", data={"email": "jane@example.org"})
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.kind)) == "erase"
+    assert signature_count(app) == 0
+    with app.test_request_context():
+        erasure.erase("jane@example.org")
+        db.session.commit()
+        assert db.session.scalar(select(func.count(Submission.id))) == 0
+        assert services.take_received() == 0
+    assert (signature_count(app), outbox_count(app)) == (0, 0)
