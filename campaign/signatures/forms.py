@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -76,6 +78,17 @@ def _email_field() -> EmailField:
                  field=EmailField)  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8)
+def _country_select(
+    country_choices: tuple[tuple[str, str], ...],
+) -> tuple[tuple[SelectChoice, ...], frozenset[str]]:
+    """The country list's options and codes, built once per language, not per request."""
+    options = (SelectChoice("", _l("Choose…")),) + tuple(
+        SelectChoice(code, name) for code, name in country_choices
+    )
+    return options, frozenset(code for code, _ in country_choices)
+
+
 class SignForm(PublicForm):
     """Sign one campaign, any subset of its demands."""
 
@@ -108,10 +121,8 @@ class SignForm(PublicForm):
 
     def __init__(self, *args, country_choices=(), demand_ids=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [SelectChoice("", _l("Choose…"))] + [
-            SelectChoice(code, name) for code, name in country_choices
-        ]
-        self._country_codes = {code for code, _ in country_choices}
+        choices, self._country_codes = _country_select(tuple(country_choices))
+        self.country.choices = list(choices)
         self.demands.choices = [SelectChoice(d, str(d)) for d in demand_ids]
         self.normalised_email: str | None = None
 

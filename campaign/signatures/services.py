@@ -163,6 +163,10 @@ def _send_time(sig: Signature, submission: Submission, now: datetime) -> datetim
     return last + interval
 
 
+# Built once: the statement is the same for every submission, only its values change.
+_RECEIVE = insert(Submission.__table__)
+
+
 def receive_signature(campaign_id: int, data: SignatureInput, ip_hash: str | None) -> int:
     """Store a submission of the signing form, as received; the caller commits.
 
@@ -180,7 +184,7 @@ def receive_signature(campaign_id: int, data: SignatureInput, ip_hash: str | Non
         "created_at": utcnow(),
         **{field: getattr(data, field) for field in _DETAILS},
     }
-    return db.session.execute(insert(Submission).values(**row)).inserted_primary_key[0]
+    return db.session.execute(_RECEIVE, row).inserted_primary_key[0]
 
 
 def _take(campaign: Campaign, submission: Submission) -> None:
