@@ -46,12 +46,17 @@ def purge() -> PurgeReport:
         )
     ).rowcount
     # A used or folded submission is a copy of what the signature holds; a pending one
-    # is unconfirmed data. Their links go with them.
+    # is unconfirmed data. Their links go with them. Received and pressed ones wait for
+    # the worker: deleting them would lose a signature or a confirmation.
+    done = ("applied", "merged")
     submissions = db.session.execute(
         delete(Submission).where(
             or_(
-                and_(Submission.state != "pending", Submission.created_at < link_cutoff),
-                Submission.created_at < unconfirmed_cutoff,
+                and_(Submission.state.in_(done), Submission.created_at < link_cutoff),
+                and_(
+                    Submission.state.in_(("pending", *done)),
+                    Submission.created_at < unconfirmed_cutoff,
+                ),
             )
         )
     ).rowcount

@@ -2,7 +2,8 @@
 
 ``flask worker`` runs ``run_forever`` in production; ``make run`` starts the same command
 beside the development server. Each pass takes the submissions the signing form stored
-(finds or creates each signature, queues its confirmation mail), folds pending count
+(finds or creates each signature, queues its confirmation mail), applies the ones whose
+link's button was pressed (details, demands, the checks that may hold them), folds count
 deltas into the tallies, delivers due mail (the outbox) and runs due jobs (packet builds,
 the fan-out of updates). Once an hour it applies the retention rules; once a day (and
 when it starts) it recounts every campaign from its signatures, correcting any drift.
@@ -21,7 +22,7 @@ from campaign.extensions import db
 from campaign.mail import outbox
 from campaign.privacy import purge
 from campaign.signatures import counts
-from campaign.signatures.services import take_received
+from campaign.signatures.services import apply_pressed, take_received
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Pass:
 
     mail: outbox.DeliveryReport = field(default_factory=outbox.DeliveryReport)
     received: int = 0
+    pressed: int = 0
     jobs: int = 0
     folded: int = 0
     purged: bool = False
@@ -54,6 +56,7 @@ class Pass:
         report = self.mail
         return bool(
             self.received
+            or self.pressed
             or self.jobs
             or self.folded
             or report.sent
@@ -74,6 +77,7 @@ class Worker:
 
         load_handlers()
         done = Pass(received=take_received())
+        done.pressed = apply_pressed()
         done.folded = counts.fold()
         done.mail = outbox.deliver_due()
         done.jobs = jobs.run_due()

@@ -163,8 +163,11 @@ def deliver(app) -> None:
     from campaign.worker import load_handlers
 
     load_handlers()
+    from campaign.signatures.services import apply_pressed
+
     with app.app_context():
         take_received()
+        apply_pressed()
         jobs.run_due()
         deliver_due()
 
@@ -193,6 +196,10 @@ def confirm(client, link: str):
         return page  # already confirmed: the link shows the thank-you page
     done = client.post(link)
     assert done.status_code == 303, done.status_code
+    from campaign.signatures.services import apply_pressed
+
+    with client.application.app_context():
+        apply_pressed()  # the worker's part, a moment later in production
     return client.get(done.headers["Location"])
 
 

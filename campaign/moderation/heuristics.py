@@ -6,8 +6,10 @@ Every threshold is configuration (see README, "Moderation").
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import timedelta
 from difflib import SequenceMatcher
 
@@ -35,6 +37,7 @@ def canonical_mailbox(email: str) -> str:
     return f"{local}@{domain}"
 
 
+@functools.lru_cache(maxsize=8192)
 def name_key(name: str) -> str:
     """A name reduced to its letters, for comparing near-identical names."""
     text = unicodedata.normalize("NFKC", name).casefold()
@@ -44,7 +47,27 @@ def name_key(name: str) -> str:
 def _similar(a: str, b: str) -> bool:
     if not a or not b:
         return False
-    return a == b or SequenceMatcher(None, a, b).ratio() >= 0.85
+    if a == b:
+        return True
+    # The cheap upper bounds first: most names are nowhere near each other.
+    matcher = SequenceMatcher(None, a, b)
+    return (
+        matcher.real_quick_ratio() >= 0.85
+        and matcher.quick_ratio() >= 0.85
+        and matcher.ratio() >= 0.85
+    )
+
+
+def _at_least(count: int, items: Iterable[bool]) -> bool:
+    """Whether ``count`` of ``items`` are true, reading no further than needed."""
+    if count <= 0:
+        return True
+    seen = 0
+    for item in items:
+        seen += item
+        if seen >= count:
+            return True
+    return False
 
 
 def hold_reasons(sig: Signature) -> list[str]:
@@ -75,7 +98,7 @@ def hold_reasons(sig: Signature) -> list[str]:
             .limit(500)
         ).all()
         key = name_key(sig.name)
-        if sum(1 for n in names if _similar(key, name_key(n))) >= cfg["HOLD_SIMILAR_NAMES"]:
+        if _at_least(cfg["HOLD_SIMILAR_NAMES"], (_similar(key, name_key(n)) for n in names)):
             reasons.append("similar_names")
     alias = db.session.scalar(
         select(func.count()).where(

@@ -90,7 +90,7 @@ class SignatureDemand(db.Model):
     signature: Mapped[Signature] = relationship(back_populates="demands")
 
 
-SUBMISSION_STATES = ("received", "pending", "applied", "merged")
+SUBMISSION_STATES = ("received", "pending", "pressed", "applied", "merged")
 
 
 class Submission(db.Model):
@@ -106,7 +106,8 @@ class Submission(db.Model):
     __tablename__ = "submissions"
     __table_args__ = (
         CheckConstraint(
-            "state IN ('received', 'pending', 'applied', 'merged')", name="state_valid"
+            "state IN ('received', 'pending', 'pressed', 'applied', 'merged')",
+            name="state_valid",
         ),
         CheckConstraint("display IN ('full', 'initials', 'anonymous')", name="display_valid"),
         Index("ix_submissions_state", "state", "id"),
@@ -134,8 +135,9 @@ class Submission(db.Model):
     demand_ids: Mapped[str] = mapped_column(String(2000), default="")
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     # received: stored by the request, not yet seen by the worker; pending: its link is out
-    # (or about to be); applied: its link was used; merged: folded into a later submission
-    # before its mail went out.
+    # (or about to be); pressed: its link's button was pressed (at applied_at), the worker
+    # applies it next; applied: done; merged: folded into a later submission before its
+    # mail went out.
     state: Mapped[str] = mapped_column(String(10), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]

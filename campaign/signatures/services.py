@@ -187,7 +187,7 @@ def receive_signature(campaign_id: int, data: SignatureInput, ip_hash: str | Non
     return db.session.execute(_RECEIVE, row).inserted_primary_key[0]
 
 
-def _take(campaign: Campaign, submission: Submission) -> None:
+def _take(campaign: Campaign, submission: Submission, views: dict | None = None) -> None:
     """Attach a received submission to its signature and queue the mail that confirms it.
 
     At most one confirmation mail per address goes out per ``CONFIRM_MAIL_INTERVAL_SECONDS``;
@@ -202,36 +202,42 @@ def _take(campaign: Campaign, submission: Submission) -> None:
     now = utcnow()
     send_at = _send_time(sig, submission, now)
     sig.mailed_at = send_at
-    _queue_confirmation(campaign, sig, submission, send_at)
+    _queue_confirmation(campaign, sig, submission, send_at, views)
     db.session.flush()
 
 
-def take_received(limit: int = 500) -> int:
-    """The worker's part of signing: take received submissions in order; commits each.
+TAKE_BATCH = 50
 
-    On PostgreSQL, workers skip rows another is taking. A submission that fails is logged,
-    stays received and is tried again in the next pass; the others go on.
+
+def take_received(limit: int = 500) -> int:
+    """The worker's part of signing: take received submissions in order; returns how many.
+
+    A batch at a time, each in one transaction (on PostgreSQL, workers skip rows another is
+    taking), each submission in its own savepoint: one that fails is logged, stays received
+    and is tried again in the next pass, and the others go on.
     """
     taken, failed = 0, []
     while taken < limit:
-        submission = db.session.scalar(
+        batch = db.session.scalars(
             select(Submission)
             .where(Submission.state == "received", Submission.id.not_in(failed))
             .order_by(Submission.id)
-            .limit(1)
+            .limit(min(TAKE_BATCH, limit - taken))
             .with_for_update(skip_locked=True)
-        )
-        if submission is None:
+        ).all()
+        if not batch:
             break
-        submission_id = submission.id
-        try:
-            _take(db.session.get(Campaign, submission.campaign_id), submission)
-            db.session.commit()
-            taken += 1
-        except Exception:  # one bad row must not stop the queue
-            db.session.rollback()
-            failed.append(submission_id)
-            log.exception("submission %s could not be taken", submission_id)
+        views: dict = {}  # the campaign in each language, rendered once per batch
+        for submission in batch:
+            submission_id = submission.id
+            try:
+                with db.session.begin_nested():
+                    _take(db.session.get(Campaign, submission.campaign_id), submission, views)
+                taken += 1
+            except Exception:  # one bad row must not stop the queue
+                failed.append(submission_id)
+                log.exception("submission %s could not be taken", submission_id)
+        db.session.commit()
     return taken
 
 
@@ -243,7 +249,11 @@ def submit_signature(campaign: Campaign, data: SignatureInput, ip_hash: str | No
 
 
 def _queue_confirmation(
-    campaign: Campaign, sig: Signature, submission: Submission, send_at: datetime
+    campaign: Campaign,
+    sig: Signature,
+    submission: Submission,
+    send_at: datetime,
+    views: dict | None = None,
 ) -> None:
     days = current_app.config["CONFIRM_MAX_AGE_DAYS"]
     link_token = tokens.reserve("confirm", days, submission_id=submission.id, now=send_at)
@@ -254,7 +264,10 @@ def _queue_confirmation(
     # first submission's, which nobody has confirmed.
     known = sig.state != "unconfirmed" and _same_details(sig, submission)
     with force_locale(locale):
-        view = localise(campaign, locale)
+        views = {} if views is None else views
+        if (campaign.id, locale) not in views:
+            views[(campaign.id, locale)] = localise(campaign, locale)
+        view = views[(campaign.id, locale)]
         outbox.enqueue(
             recipient=sig.email,
             subject=_("Please confirm your signature: %(title)s", title=view.title),
@@ -285,7 +298,7 @@ class PendingConfirmation:
     @property
     def applied(self) -> bool:
         """The link was used already: opening it again only says thank you."""
-        return self.submission.state == "applied"
+        return self.submission.state in PRESSED
 
 
 def open_confirmation(token: str, for_update: bool = False) -> PendingConfirmation:
@@ -317,17 +330,73 @@ class Confirmation:
     newly_confirmed: int
 
 
-def confirm_signature(token: str) -> Confirmation:
-    """Apply the submission a link names: its details and its demands. Idempotent.
+# The button was pressed: waiting for the worker, or applied.
+PRESSED = ("pressed", "applied")
 
-    Raises ``TokenExpired`` or ``TokenError`` (also when the signature was erased).
+
+def press_confirmation(token: str) -> None:
+    """The button of a mailed link: record that the owner of the address confirmed.
+
+    All the request does (one row updated); the worker applies the submission a moment
+    later (``apply_pressed``), with the time of the press as its confirmation time.
+    Idempotent. Raises ``TokenExpired`` or ``TokenError`` (also when it was erased).
     """
+    row = tokens.resolve("confirm", token)
+    submission = (
+        db.session.get(Submission, row.submission_id, with_for_update=True)
+        if row.submission_id
+        else None
+    )
+    if submission is None or submission.signature_id is None:
+        raise TokenError("no such submission")
+    if submission.state == "pending":
+        submission.state = "pressed"
+        submission.applied_at = utcnow()
+
+
+def confirm_signature(token: str) -> Confirmation:
+    """Press the link's button and apply it at once (the CLI and tests). Idempotent."""
+    press_confirmation(token)
     pending = open_confirmation(token, for_update=True)
-    submission, sig = pending.submission, pending.signature
-    if pending.applied:
-        return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=0)
-    now = utcnow()
-    until = counts.counting_until(pending.campaign)
+    return _apply(pending.submission, pending.signature, pending.campaign)
+
+
+def apply_pressed(limit: int = 500) -> int:
+    """The worker's part of confirming: apply pressed submissions; returns how many.
+
+    Batched and isolated like ``take_received``.
+    """
+    applied, failed = 0, []
+    while applied < limit:
+        batch = db.session.scalars(
+            select(Submission)
+            .where(Submission.state == "pressed", Submission.id.not_in(failed))
+            .order_by(Submission.id)
+            .limit(min(TAKE_BATCH, limit - applied))
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not batch:
+            break
+        for submission in batch:
+            submission_id = submission.id
+            try:
+                with db.session.begin_nested():
+                    sig = db.session.get(Signature, submission.signature_id)
+                    _apply(submission, sig, db.session.get(Campaign, sig.campaign_id))
+                applied += 1
+            except Exception:  # one bad row must not stop the queue
+                failed.append(submission_id)
+                log.exception("submission %s could not be applied", submission_id)
+        db.session.commit()
+    return applied
+
+
+def _apply(submission: Submission, sig: Signature, campaign: Campaign) -> Confirmation:
+    """Apply a pressed submission: its details and its demands, held if suspicious."""
+    if submission.state != "pressed":
+        return Confirmation(signature=sig, campaign=campaign, newly_confirmed=0)
+    now = submission.applied_at or utcnow()
+    until = counts.counting_until(campaign)
     counted_before = counts.contribution(sig, until)
     shown_before = (sig.name, sig.affiliation)
     _apply_details(sig, submission)
@@ -344,7 +413,7 @@ def confirm_signature(token: str) -> Confirmation:
         if reasons:
             sig.state = "held"
             sig.hold_reasons = ",".join(reasons)
-    signable = {d.id for d in pending.campaign.demands}
+    signable = {d.id for d in campaign.demands}
     have = {link.demand_id: link for link in sig.demands}
     newly = 0
     for demand_id in submission.demand_list:
@@ -358,10 +427,9 @@ def confirm_signature(token: str) -> Confirmation:
             link.confirmed_at = now
             newly += 1
     submission.state = "applied"
-    submission.applied_at = now
     counts.record(sig.campaign_id, counted_before, counts.contribution(sig, until))
     db.session.flush()
-    return Confirmation(signature=sig, campaign=pending.campaign, newly_confirmed=newly)
+    return Confirmation(signature=sig, campaign=campaign, newly_confirmed=newly)
 
 
 def stop_updates(signature_id: int) -> bool:

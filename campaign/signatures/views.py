@@ -29,8 +29,8 @@ from campaign.signatures.erasure import (
 from campaign.signatures.erasure import erase as erase_signatures
 from campaign.signatures.forms import EraseRequestForm
 from campaign.signatures.services import (
-    confirm_signature,
     open_confirmation,
+    press_confirmation,
     stop_updates,
 )
 from campaign.tokens import resolve as resolve_link
@@ -78,7 +78,8 @@ def confirm_page(token: str):
         return _link_problem(exc)
     view = localise(pending.campaign, str(get_locale()))
     if pending.applied:
-        return _thanks(view, pending.signature)
+        # What this link confirmed (the worker may not have applied it to the row yet).
+        return _thanks(view, pending.submission)
     wanted = set(pending.submission.demand_list)
     return _noindex(
         render_template(
@@ -95,7 +96,7 @@ def confirm_page(token: str):
 def confirm(token: str):
     """Apply the submission the link names (idempotent), then thank the supporter."""
     try:
-        confirm_signature(token)
+        press_confirmation(token)
     except TokenError as exc:
         return _link_problem(exc)
     db.session.commit()

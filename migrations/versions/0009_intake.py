@@ -1,4 +1,5 @@
-"""intake: the signing request stores a received submission; the worker does the rest
+"""intake: the signing request stores a received submission, the confirming request marks
+it pressed; the worker does the rest
 
 Revision ID: 0009_intake
 Revises: 0008_tallies
@@ -18,7 +19,7 @@ down_revision = "0008_tallies"
 branch_labels = None
 depends_on = None
 
-NEW_STATES = "state IN ('received', 'pending', 'applied', 'merged')"
+NEW_STATES = "state IN ('received', 'pending', 'pressed', 'applied', 'merged')"
 OLD_STATES = "state IN ('pending', 'applied', 'merged')"
 
 
@@ -48,6 +49,7 @@ def upgrade():
 def downgrade():
     # Received submissions have no signature yet: the worker must have taken them all.
     op.execute("DELETE FROM submissions WHERE state = 'received'")
+    op.execute("UPDATE submissions SET state = 'pending' WHERE state = 'pressed'")
     with op.batch_alter_table("submissions", schema=None) as batch_op:
         batch_op.drop_index("ix_submissions_state")
         batch_op.drop_constraint(batch_op.f("ck_submissions_state_valid"), type_="check")

@@ -112,10 +112,10 @@ def test_a_submission_that_cannot_be_taken_waits_and_the_others_go_on(
     sign(client, seeded, email="second@example.org", take=False)
     real = services._take
 
-    def flaky(campaign, submission):  # noqa: ANN001, ANN202
+    def flaky(campaign, submission, views=None):  # noqa: ANN001, ANN202
         if submission.email == "first@example.org":
             raise RuntimeError("the database went away")
-        return real(campaign, submission)
+        return real(campaign, submission, views)
 
     monkeypatch.setattr(services, "_take", flaky)
     with app.app_context():
@@ -144,3 +144,43 @@ def test_erasing_before_the_worker_took_the_submission_leaves_nothing(client, ap
         assert db.session.scalar(select(func.count(Submission.id))) == 0
         assert services.take_received() == 0
     assert (signature_count(app), outbox_count(app)) == (0, 0)
+
+
+def test_the_confirming_request_only_marks_the_press_and_the_worker_applies_it(
+    client, app, seeded
+):
+    from tests.conftest import sign
+
+    sign(client, seeded)
+    deliver(app)
+    link = confirm_link(mails(app)[0])
+    assert client.post(link, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+    assert client.post(link).status_code == 303  # pressed twice: once in effect
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        assert submission.state == "pressed"
+        pressed_at = submission.applied_at
+        assert db.session.scalar(select(Signature.state)) == "unconfirmed"
+    thanks = client.get(link).get_data(as_text=True)
+    assert "your signature is confirmed" in thanks
+    assert client.get(f"/api/v1/campaigns/{seeded['slug']}").json["signatures"] == 0
+    with app.app_context():
+        assert services.apply_pressed() == 1
+        assert services.apply_pressed() == 0
+        sig = db.session.scalar(select(Signature))
+        assert (sig.state, sig.confirmed_at) == ("confirmed", pressed_at)
+    assert client.get(f"/api/v1/campaigns/{seeded['slug']}").json["signatures"] == 1
+
+
+def test_the_purge_keeps_what_waits_for_the_worker(client, app, seeded):
+    from campaign.privacy import purge
+    from tests.conftest import sign
+
+    sign(client, seeded, email="waiting@example.org", take=False)
+    with app.app_context():
+        db.session.execute(
+            Submission.__table__.update().values(created_at=utcnow() - timedelta(days=400))
+        )
+        db.session.commit()
+        purge()
+        assert db.session.scalar(select(Submission.state)) == "received"
