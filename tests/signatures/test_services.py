@@ -146,9 +146,7 @@ def test_erasing_before_the_worker_took_the_submission_leaves_nothing(client, ap
     assert (signature_count(app), outbox_count(app)) == (0, 0)
 
 
-def test_the_confirming_request_only_marks_the_press_and_the_worker_applies_it(
-    client, app, seeded
-):
+def test_the_confirming_request_marks_the_press_and_the_worker_applies_it(client, app, seeded):
     from tests.conftest import sign
 
     sign(client, seeded)
