@@ -41,6 +41,10 @@ def register_extensions(app: Flask) -> None:
     from campaign import models  # noqa: F401 - registers tables on the metadata
     from campaign.extensions import csrf, db, migrate
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file has no connection to lose: the ping would be one more statement per request.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"], pool_pre_ping=False)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     from campaign import crossorigin

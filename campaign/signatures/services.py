@@ -184,7 +184,8 @@ def receive_signature(campaign_id: int, data: SignatureInput, ip_hash: str | Non
         "created_at": utcnow(),
         **{field: getattr(data, field) for field in _DETAILS},
     }
-    return db.session.execute(_RECEIVE, row).inserted_primary_key[0]
+    # On the session's connection, past the ORM's statement handling: a plain row insert.
+    return db.session.connection().execute(_RECEIVE, row).inserted_primary_key[0]
 
 
 def _take(campaign: Campaign, submission: Submission, views: dict | None = None) -> None:
