@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export HOST PORT
 
-.PHONY: run serve test test-pg lint fmt bench bench-quick i18n-extract i18n-update i18n-compile setup db clean
+.PHONY: run serve test test-pg lint fmt bench bench-quick bench-tools i18n-extract i18n-update i18n-compile setup db clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -54,13 +54,18 @@ fmt: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: setup
-	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.packets
+# The load generator is wrk (Debian's package); installed here when missing and possible.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	  && apt-get install -y -q wrk >/dev/null; } || { echo "bench needs wrk: sudo apt-get install -y wrk"; exit 1; }
 
-bench-quick: setup
-	$(BIN)/python -m bench.run --quick
-	$(BIN)/python -m bench.packets --quick
+# HTTP figures (bench.run), then counts, packets and exports (bench.data): both always run.
+bench: setup bench-tools
+	@$(BIN)/python -m bench.run; http=$$?; $(BIN)/python -m bench.data; data=$$?; exit $$((http | data))
+
+bench-quick: setup bench-tools
+	@$(BIN)/python -m bench.run --quick; http=$$?; $(BIN)/python -m bench.data --quick; data=$$?; \
+	  exit $$((http | data))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from datetime import timedelta
@@ -17,8 +18,17 @@ from campaign.extensions import db
 from campaign.timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 12
+
+
 # Hashed once so that an unknown address costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown addresses against, so they take as long as known ones.
+
+    Made at the first such login, not at import: scrypt takes 32 MB while it hashes, and
+    every process (workers, exports, the CLI) would carry that peak for nothing.
+    """
+    return generate_password_hash("not-a-real-password", method="scrypt")
 
 
 class AccountError(ValueError):
@@ -163,7 +173,7 @@ def authenticate(email: str, password: str, ip_hash: str | None) -> StaffUser | 
     ):
         raise Throttled()
     user = find_user(email)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     ok = ok and user is not None and user.active
     db.session.add(LoginAttempt(account_key=key, ip_hash=ip_hash, success=bool(ok)))
     if not ok:

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import Connection, Select, String, case, func, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 
 from campaign import audit
 from campaign.campaigns.models import Campaign, Demand
@@ -185,8 +186,8 @@ def export_batches(campaign: Campaign, flt: ExportFilter, export_id: str) -> Ite
         "signature_id": Signature.id, "name": Signature.name, "email": Signature.email,
         "country": Signature.country, "region": Signature.region,
         "affiliation": Signature.affiliation, "state": Signature.state,
-        "display": Signature.display, "name_in_letters": Signature.name_in_letters,
-        "updates": Signature.updates, "locale": Signature.locale,
+        "display": Signature.display, "name_in_letters": _flag(Signature.name_in_letters),
+        "updates": _flag(Signature.updates), "locale": Signature.locale,
         # Read as text: SQLite stores ISO text, and parsing it into datetimes only to
         # print it again was a third of the export's time. PostgreSQL returns datetimes.
         "signed_at": type_coerce(Signature.created_at, String),
@@ -194,19 +195,19 @@ def export_batches(campaign: Campaign, flt: ExportFilter, export_id: str) -> Ite
     }  # fmt: skip
     selected = [c for c in cols if c in fields]
     stmt = select(*(fields[c] for c in selected)).order_by(Signature.id).limit(BATCH)
+    links = select(SignatureDemand.signature_id, SignatureDemand.demand_id)
     conn = db.session.connection()
     last = 0
     while True:
-        batch = conn.execute(stmt.where(*where, Signature.id > last)).all()
+        batch = _plain_rows(conn, stmt.where(*where, Signature.id > last))
         if not batch:
             return
-        last = batch[-1][0]
+        first, last = last, batch[-1][0]
         signed: dict[int, list[int]] = {}
-        for sig_id, demand_id in conn.execute(
-            select(SignatureDemand.signature_id, SignatureDemand.demand_id).where(
-                SignatureDemand.signature_id.in_([row[0] for row in batch])
-            )
-        ):
+        # The batch's id range, not an IN list of its ids: one index range, no parameters
+        # per row (links of signatures the filter left out are simply never looked up).
+        span = (SignatureDemand.signature_id > first, SignatureDemand.signature_id <= last)
+        for sig_id, demand_id in _plain_rows(conn, links.where(*span)):
             signed.setdefault(sig_id, []).append(positions.get(demand_id, 0))
         yield [
             [
@@ -218,6 +219,22 @@ def export_batches(campaign: Campaign, flt: ExportFilter, export_id: str) -> Ite
             ]
             for row in batch
         ]
+
+
+def _flag(column: ColumnElement) -> ColumnElement:
+    """A boolean as the export prints it, ``True`` or ``False``, on every database."""
+    return case((column.is_(True), "True"), else_="False")
+
+
+def _plain_rows(conn: Connection, stmt: Select) -> list[tuple]:
+    """The rows as the database driver returns them: parameters are bound as usual, but no
+    result row objects are built (that was most of a large export's time). Only for
+    columns whose driver values are what the export prints: text, numbers, booleans."""
+    result = conn.execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _stamp(value: object) -> str:

@@ -1,30 +1,35 @@
-"""Letter packets and exports at scale, each beside a raw baseline made in the same run.
+"""Counts, letter packets and exports at scale, each beside a raw baseline of the same run.
 
-``python -m bench.packets [--quick]`` from the project root.
+``python -m bench.data [--quick]`` from the project root; ``make bench`` runs it after
+``bench.run``. One database grows from 1,000 to 100,000 to 1,000,000 confirmed
+signatures (``--quick`` uses the same sizes, with one round instead of two):
 
-1. ``packet``: building a visit's packet (one official, every demand) from N signatures
-   with ``campaign.packets.builder.run_build`` vs a plain ReportLab PDF that draws the
-   same names, in the same order, one line each (no letter, annex, layout or database
-   streaming).
-2. ``export``: ``flask signatures export`` (the service it calls) writing a CSV of N
-   signatures vs the standard library's ``csv`` writing the same rows read by a plain
-   ``sqlite3`` query.
+1. ``counts_1k``, ``counts_100k``, ``counts_1m``: reading a campaign's counts
+   (``counts.compute_counts``: its tallies and pending deltas) vs ``SELECT count(*) FROM
+   signatures`` on the same database, after the worker's recount built the tallies.
+2. ``packet_100k`` (and ``_rss_mb``): building a visit's packet (one official, every demand)
+   with ``campaign.packets.builder.run_build`` vs a plain ReportLab PDF that draws the same
+   names, in the same order, one line each.
+3. ``export_1m`` (and ``_rss_mb``; 100,000 too, to show memory stays flat): the CSV export
+   (the service behind ``flask signatures export``) vs the standard library's ``csv``
+   writing the same rows read by a plain ``sqlite3`` query.
 
 Each measurement runs in a fresh process that reports its wall time and its peak resident
-memory (``ru_maxrss``), so figures do not leak into each other. Both sides are run at two
-sizes, to show whether memory grows with the number of signatures. Results are printed
-as a table and written to ``bench/results/packets.json``.
+memory (``ru_maxrss``). The figures are added to ``bench/results/latest.json`` (the
+contract's names), beside ``bench.run``'s.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
 import resource
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,20 +79,19 @@ def prepare(tmp: Path, env: dict[str, str]) -> None:
         )  # fmt: skip
 
 
-def fill(db_file: Path, count: int, seed: int = 7) -> None:
-    """Insert ``count`` confirmed signatures, each for one demand, 90 % consenting."""
+def fill(db_file: Path, first: int, count: int, seed: int = 7) -> None:
+    """Insert confirmed signatures ``first``..``count``, each for one demand, 90 % consenting."""
     sys.path.insert(0, str(ROOT))
     from campaign.names import sort_key
 
-    rng = random.Random(seed)
+    sort_key = functools.lru_cache(maxsize=None)(sort_key)  # a few hundred distinct names
+    rng = random.Random(seed + first)
     con = sqlite3.connect(db_file)
     campaign_id = con.execute("SELECT id FROM campaigns").fetchone()[0]
     demands = [row[0] for row in con.execute("SELECT id FROM demands ORDER BY position")]
-    con.execute("DELETE FROM signature_demands")
-    con.execute("DELETE FROM signatures")
     now = "2026-11-20 10:00:00.000000"
     batch_s, batch_d = [], []
-    for i in range(1, count + 1):
+    for i in range(first, count + 1):
         if rng.random() < 0.4:
             name = rng.choice(FAMILY) + rng.choice(GIVEN)
         else:
@@ -238,7 +242,59 @@ def child_export_baseline(tmp: Path) -> dict:
     return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "rows": rows}
 
 
+def child_recount(tmp: Path) -> dict:
+    """The worker's recount: the tallies rebuilt from the signatures (what it does daily)."""
+    sys.path.insert(0, str(ROOT))
+    from campaign import create_app
+    from campaign.signatures import counts
+
+    with create_app().app_context():
+        started = time.perf_counter()
+        counts.recount_all()
+        return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb()}
+
+
+def child_counts(tmp: Path) -> dict:
+    """Reading the counts vs ``SELECT count(*)``, median of 25 each."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import select, text
+
+    from campaign import create_app
+    from campaign.campaigns.models import Campaign
+    from campaign.extensions import db
+    from campaign.signatures import counts
+
+    with create_app().app_context():
+        campaign_id = db.session.scalar(select(Campaign.id))
+        # In two blocks: a count(*) over a million rows between two reads would evict the
+        # caches the read uses, and time the eviction rather than the read.
+        app_ms, base_ms, result, total = [], [], None, 0
+        for n in range(26):
+            began = time.perf_counter()
+            result = counts.compute_counts(campaign_id)
+            took = (time.perf_counter() - began) * 1000
+            db.session.rollback()
+            if n:  # the first warms the caches
+                app_ms.append(took)
+        for n in range(26):
+            began = time.perf_counter()
+            total = db.session.execute(text("SELECT count(*) FROM signatures")).scalar()
+            took = (time.perf_counter() - began) * 1000
+            db.session.rollback()
+            if n:
+                base_ms.append(took)
+        return {
+            "seconds": statistics.median(app_ms) / 1000,
+            "baseline_seconds": statistics.median(base_ms) / 1000,
+            "total": result.total,
+            "rows": total,
+            "peak_mb": peak_mb(),
+        }
+
+
 CHILDREN = {
+    "recount": child_recount,
+    "counts": child_counts,
     "packet": child_packet,
     "packet-baseline": child_packet_baseline,
     "export": child_export,
@@ -249,7 +305,7 @@ CHILDREN = {
 def run_child(task: str, tmp: Path, env: dict[str, str]) -> dict:
     """Run one measurement in a fresh interpreter and read its JSON answer."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.packets", "--child", task, "--tmp", str(tmp)],
+        [sys.executable, "-m", "bench.data", "--child", task, "--tmp", str(tmp)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -280,42 +336,76 @@ class Row:
 
 def log(message: str) -> None:
     """Progress on stderr."""
-    print(f"[bench.packets] {message}", file=sys.stderr, flush=True)
+    print(f"[bench.data] {message}", file=sys.stderr, flush=True)
 
 
-def measure(kind: str, sizes: list[int], tmp: Path, env: dict[str, str], rounds: int) -> list[Row]:
-    """Both sides of ``kind`` at each size, alternating, best of ``rounds``."""
-    rows = []
-    for size in sizes:
-        log(f"{kind}: filling {size:,} signatures")
-        fill(tmp / "app.db", size)
-        shutil.rmtree(tmp / "packets", ignore_errors=True)
-        app_runs, base_runs = [], []
-        for n in range(rounds):
-            order = [kind, f"{kind}-baseline"][:: 1 if n % 2 == 0 else -1]
-            for task in order:
-                log(f"{task} @ {size:,} (round {n + 1})")
-                result = run_child(task, tmp, env)
-                (app_runs if task == kind else base_runs).append(result)
-        app = min(app_runs, key=lambda r: r["seconds"])
-        base = min(base_runs, key=lambda r: r["seconds"])
-        if kind == "packet":
-            detail = (f"{app['named']:,} names, {app['pages']:,} pages ({app['pdf_mb']:.1f} MB);"
-                      f" baseline {base['named']:,} names, {base['pages']:,} pages")  # fmt: skip
-        else:
-            detail = f"{app['rows']:,} rows; baseline {base['rows']:,} rows"
-        rows.append(
-            Row(
-                kind,
-                size,
-                app["seconds"],
-                base["seconds"],
-                max(r["peak_mb"] for r in app_runs),
-                max(r["peak_mb"] for r in base_runs),
-                detail,
-            )  # fmt: skip
-        )
-    return rows
+def measure(kind: str, size: int, tmp: Path, env: dict[str, str], rounds: int) -> Row:
+    """Both sides of ``kind`` on the database as it is, alternating, best of ``rounds``."""
+    shutil.rmtree(tmp / "packets", ignore_errors=True)
+    app_runs, base_runs = [], []
+    for n in range(rounds):
+        order = [kind, f"{kind}-baseline"][:: 1 if n % 2 == 0 else -1]
+        for task in order:
+            log(f"{task} @ {size:,} (round {n + 1})")
+            result = run_child(task, tmp, env)
+            (app_runs if task == kind else base_runs).append(result)
+    app = min(app_runs, key=lambda r: r["seconds"])
+    base = min(base_runs, key=lambda r: r["seconds"])
+    if kind == "packet":
+        detail = (f"{app['named']:,} names, {app['pages']:,} pages ({app['pdf_mb']:.1f} MB);"
+                  f" baseline {base['named']:,} names, {base['pages']:,} pages")  # fmt: skip
+    else:
+        detail = f"{app['rows']:,} rows; baseline {base['rows']:,} rows"
+    return Row(kind, size, app["seconds"], base["seconds"],
+               max(r["peak_mb"] for r in app_runs), max(r["peak_mb"] for r in base_runs),
+               detail)  # fmt: skip
+
+
+def measure_counts(size: int, tmp: Path, env: dict[str, str], failures: dict) -> Row:
+    """The worker's recount, then reading the counts vs ``count(*)`` at ``size``."""
+    recount = run_child("recount", tmp, env)
+    log(f"recount @ {size:,}: {recount['seconds']:.2f} s")
+    read = run_child("counts", tmp, env)
+    if read["total"] != size or read["rows"] != size:
+        failures[f"counts at {size}"] = read
+    detail = f"total {read['total']:,}; the recount took {recount['seconds']:.2f} s"
+    return Row("counts", size, read["seconds"], read["baseline_seconds"], read["peak_mb"],
+               float("nan"), detail)  # fmt: skip
+
+
+SIZE_NAMES = {1_000: "1k", 100_000: "100k", 1_000_000: "1m"}
+
+
+def figures_of(rows: list[Row]) -> dict[str, dict]:
+    """The contract's figures: durations in seconds (counts in ms), memory in MB."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        name = f"{r.figure}_{SIZE_NAMES[r.size]}"
+        scale, unit = (1000, "ms") if r.figure == "counts" else (1, "s")
+        out[name] = {"value": r.app_s * scale, "unit": unit, "baseline": r.base_s * scale,
+                     "ratio": r.time_ratio, "label": f"{r.figure} @ {r.size:,} {unit}",
+                     "better": "lower", "detail": r.detail}  # fmt: skip
+        if r.figure != "counts":
+            out[f"{name}_rss_mb"] = {
+                "value": r.app_mb, "unit": "MB", "baseline": r.base_mb,
+                "ratio": r.app_mb / r.base_mb if r.base_mb else float("nan"),
+                "label": f"{r.figure} @ {r.size:,} peak MB", "better": "lower",
+            }  # fmt: skip
+    return out
+
+
+def merge_results(path: Path, figures: dict[str, dict], meta: dict) -> None:
+    """Add these figures to ``latest.json`` (``bench.run`` writes it first)."""
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        report = {"figures": {}}
+    if not isinstance(report.get("figures"), dict):
+        report["figures"] = {}
+    report["figures"].update(figures)
+    report["data"] = meta
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
 def table(rows: list[Row]) -> str:
@@ -325,53 +415,77 @@ def table(rows: list[Row]) -> str:
         f"{'app MB':>7} {'base MB':>8}  detail"
     ]
     for r in rows:
-        lines.append(
-            f"{r.figure:8} {r.size:>10,} {r.app_s:8.2f} {r.base_s:8.2f} {r.time_ratio:7.2f} "
-            f"{r.app_mb:7.0f} {r.base_mb:8.0f}  {r.detail}"
-        )
+        if r.figure == "counts":  # milliseconds, not seconds
+            times = f"{r.app_s * 1000:6.2f}ms {r.base_s * 1000:6.2f}ms"
+            memory = f"{r.app_mb:7.0f} {'':>8}"
+        else:
+            times = f"{r.app_s:8.2f} {r.base_s:8.2f}"
+            memory = f"{r.app_mb:7.0f} {r.base_mb:8.0f}"
+        lines.append(f"{r.figure:8} {r.size:>10,} {times} {r.time_ratio:7.2f} {memory}  {r.detail}")
     return "\n".join(lines)
 
 
+COUNT_SIZES = (1_000, 100_000, 1_000_000)
+PACKET_SIZES = (100_000,)
+EXPORT_SIZES = (100_000, 1_000_000)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks (or one child measurement) and report."""
+    """Run the data-size benchmarks (or one child measurement) and report."""
     parser = argparse.ArgumentParser(
-        prog="python -m bench.packets", description=__doc__.split("\n")[0]
+        prog="python -m bench.data", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, one round")
+    parser.add_argument("--quick", action="store_true", help="one round per side")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--output", type=Path, default=RESULTS / "packets.json")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(CHILDREN[args.child](args.tmp)))
         return 0
 
-    packet_sizes = [5_000, 20_000] if args.quick else [25_000, 100_000]
-    export_sizes = [50_000, 200_000] if args.quick else [250_000, 1_000_000]
     rounds = 1 if args.quick else 2
-    tmp = Path(tempfile.mkdtemp(prefix="campaign-bench-packets-"))
+    tmp = Path(tempfile.mkdtemp(prefix="campaign-bench-data-"))
     started = time.monotonic()
+    rows: list[Row] = []
+    failures: dict = {}
     try:
         env = environment(tmp)
         log("migrating and seeding")
         prepare(tmp, env)
-        rows = measure("packet", packet_sizes, tmp, env, rounds)
-        rows += measure("export", export_sizes, tmp, env, rounds)
+        present = 0
+        for size in COUNT_SIZES:
+            began = time.monotonic()
+            fill(tmp / "app.db", present + 1, size)
+            present = size
+            log(f"{size:,} confirmed signatures in place ({time.monotonic() - began:.1f} s)")
+            rows.append(measure_counts(size, tmp, env, failures))
+            if size in PACKET_SIZES:
+                rows.append(measure("packet", size, tmp, env, rounds))
+            if size in EXPORT_SIZES:
+                rows.append(measure("export", size, tmp, env, rounds))
+    except Exception as exc:  # report what was measured, and why the run stopped
+        failures["run aborted"] = repr(exc)[:2000]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report = {
+    meta = {
         "mode": "quick" if args.quick else "full",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_s": round(time.monotonic() - started, 1),
         "ratio": "app seconds / baseline seconds, best of the rounds, same run",
         "loadavg": os.getloadavg(),
-        "rows": [{**asdict(r), "time_ratio": round(r.time_ratio, 2)} for r in rows],
+        "rows": [{**asdict(r), "time_ratio": r.time_ratio} for r in rows],
+        "failures": failures,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"packets and exports ({report['mode']}, {report['elapsed_s']:.0f} s)")
+    merge_results(args.output, figures_of(rows), meta)
+    print(f"campaign bench, data sizes ({meta['mode']}, {meta['elapsed_s']:.0f} s)")
     print(table(rows))
-    return 0
+    if failures:
+        print("FAILURES:")
+        for name, what in failures.items():
+            print(f"  {name}: {json.dumps(what, default=str)[:400]}")
+    print(f"written {args.output}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
