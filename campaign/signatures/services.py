@@ -342,17 +342,17 @@ def press_confirmation(token: str) -> None:
     later (``apply_pressed``), with the time of the press as its confirmation time.
     Idempotent. Raises ``TokenExpired`` or ``TokenError`` (also when it was erased).
     """
-    row = tokens.resolve("confirm", token)
-    submission = (
-        db.session.get(Submission, row.submission_id, with_for_update=True)
-        if row.submission_id
-        else None
-    )
-    if submission is None or submission.signature_id is None:
+    submission_id = tokens.bound_submission("confirm", token)
+    if submission_id is None:
         raise TokenError("no such submission")
-    if submission.state == "pending":
-        submission.state = "pressed"
-        submission.applied_at = utcnow()
+    # One statement, no objects loaded: pressing twice, or at once in two tabs, presses once.
+    pressed = db.session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.state == "pending")
+        .values(state="pressed", applied_at=utcnow())
+    ).rowcount
+    if not pressed and db.session.get(Submission, submission_id) is None:
+        raise TokenError("no such submission")
 
 
 def confirm_signature(token: str) -> Confirmation:
