@@ -13,7 +13,16 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, delete, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ScalarSelect,
+    String,
+    delete,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaign.extensions import db
@@ -129,6 +138,25 @@ def bound_submission(purpose: str, token: str) -> int | None:
     ).first()
     _check(row, purpose)
     return row.submission_id
+
+
+def live_submission(purpose: str, token: str, now: datetime) -> ScalarSelect:
+    """A subquery: the submission id of a live ``purpose`` token (NULL when there is none).
+
+    For a statement that acts on the submission at once; ``bound_submission`` then tells
+    why nothing matched.
+    """
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        return select(null()).scalar_subquery()
+    return (
+        select(LinkToken.submission_id)
+        .where(
+            LinkToken.digest == digest(token),
+            LinkToken.purpose == purpose,
+            LinkToken.expires_at > now,
+        )
+        .scalar_subquery()
+    )
 
 
 def _digest_of(token: str) -> str:

@@ -342,22 +342,30 @@ def press_confirmation(token: str) -> None:
     later (``apply_pressed``), with the time of the press as its confirmation time.
     Idempotent. Raises ``TokenExpired`` or ``TokenError`` (also when it was erased).
     """
-    submission_id = tokens.bound_submission("confirm", token)
-    if submission_id is None:
-        raise TokenError("no such submission")
-    # One statement, no objects loaded: pressing twice, or at once in two tabs, presses once.
+    now = utcnow()
+    # One statement for the usual case, so that on SQLite the write lock is held for that
+    # statement alone: pressing twice, or at once in two tabs, presses once.
     pressed = db.session.execute(
         update(Submission)
-        .where(Submission.id == submission_id, Submission.state == "pending")
-        .values(state="pressed", applied_at=utcnow())
+        .where(
+            Submission.state == "pending",
+            Submission.id == tokens.live_submission("confirm", token, now),
+        )
+        .values(state="pressed", applied_at=now)
+        .execution_options(synchronize_session=False)
     ).rowcount
-    if not pressed and db.session.get(Submission, submission_id) is None:
+    if pressed:
+        return
+    # Pressed before, or a link that does not work: which one, and why.
+    submission_id = tokens.bound_submission("confirm", token)
+    if submission_id is None or db.session.get(Submission, submission_id) is None:
         raise TokenError("no such submission")
 
 
 def confirm_signature(token: str) -> Confirmation:
     """Press the link's button and apply it at once (the CLI and tests). Idempotent."""
     press_confirmation(token)
+    db.session.expire_all()  # the press was one statement: reload what it changed
     pending = open_confirmation(token, for_update=True)
     return _apply(pending.submission, pending.signature, pending.campaign)
 
