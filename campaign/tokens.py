@@ -18,8 +18,8 @@ from sqlalchemy import (
     ForeignKey,
     ScalarSelect,
     String,
+    bindparam,
     delete,
-    null,
     select,
     update,
 )
@@ -140,27 +140,31 @@ def bound_submission(purpose: str, token: str) -> int | None:
     return row.submission_id
 
 
-def live_submission(purpose: str, token: str, now: datetime) -> ScalarSelect:
-    """A subquery: the submission id of a live ``purpose`` token (NULL when there is none).
+def well_formed(token: str) -> bool:
+    """Whether ``token`` is worth looking up at all."""
+    return bool(token) and len(token) <= TOKEN_MAX_LENGTH
 
-    For a statement that acts on the submission at once; ``bound_submission`` then tells
-    why nothing matched.
+
+def live_submission() -> ScalarSelect:
+    """A subquery: the submission id of a live token (NULL when there is none).
+
+    Its parameters are ``digest`` (of the token), ``purpose`` and ``now``. For a statement
+    built once that acts on the submission at once; ``bound_submission`` then tells why
+    nothing matched.
     """
-    if not token or len(token) > TOKEN_MAX_LENGTH:
-        return select(null()).scalar_subquery()
     return (
         select(LinkToken.submission_id)
         .where(
-            LinkToken.digest == digest(token),
-            LinkToken.purpose == purpose,
-            LinkToken.expires_at > now,
+            LinkToken.digest == bindparam("digest"),
+            LinkToken.purpose == bindparam("purpose"),
+            LinkToken.expires_at > bindparam("now"),
         )
         .scalar_subquery()
     )
 
 
 def _digest_of(token: str) -> str:
-    if not token or len(token) > TOKEN_MAX_LENGTH:
+    if not well_formed(token):
         raise TokenError("malformed token")
     return digest(token)
 
