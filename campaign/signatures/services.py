@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from campaign import tokens
 from campaign.campaigns.models import Campaign
@@ -389,6 +390,12 @@ def apply_pressed(limit: int = 500) -> int:
         ).all()
         if not batch:
             break
+        # The batch's signatures and their demand links in two queries, not two per row.
+        db.session.scalars(
+            select(Signature)
+            .where(Signature.id.in_({s.signature_id for s in batch}))
+            .options(selectinload(Signature.demands))
+        ).all()
         for submission in batch:
             submission_id = submission.id
             try:
