@@ -236,16 +236,16 @@ def test_two_presses_at_once_confirm_once(app, seeded, monkeypatch):
     deliver(app)
     link = confirm_link(mails(app)[1])
     arrived = threading.Barrier(2, timeout=5)
-    real_open = services.open_confirmation
+    real_check = services.tokens.well_formed
 
-    def both_at_once(token, for_update=False):
+    def both_at_once(token):
         try:
-            arrived.wait()  # both presses reach the lock together
+            arrived.wait()  # both presses reach their UPDATE together
         except threading.BrokenBarrierError:
             pass
-        return real_open(token, for_update)
+        return real_check(token)
 
-    monkeypatch.setattr(services, "open_confirmation", both_at_once)
+    monkeypatch.setattr(services.tokens, "well_formed", both_at_once)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     statuses = []
     threads = [
@@ -258,6 +258,9 @@ def test_two_presses_at_once_confirm_once(app, seeded, monkeypatch):
         thread.join()
     assert statuses == [303, 303]
     with app.app_context():
+        # Pressed once; the worker applies it once, however often it runs.
+        assert services.apply_pressed() == 1
+        assert services.apply_pressed() == 0
         assert len(db.session.scalars(select(SignatureDemand)).all()) == 2
 
 

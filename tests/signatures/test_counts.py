@@ -7,6 +7,9 @@ the signature rows themselves, before and after the worker's fold.
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 from sqlalchemy import event, select, update
 
@@ -174,3 +177,32 @@ def test_the_workers_recount_corrects_drifted_tallies(app, seeded):
         assert done.recounted
         assert counts.compute_counts(campaign_id) == counts.scan_counts(campaign_id)
         assert counts.compute_counts(campaign_id).total == 1
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL table locks")
+def test_two_workers_folding_at_once_fold_each_delta_once(app, seeded):
+    with app.app_context():
+        campaign_id = db.session.scalar(select(Campaign.id))
+        for n in range(60):
+            make_signature(campaign_id, f"Signer {n}", country=("CN", "US")[n % 2],
+                           demand_ids=seeded["demand_ids"][:2])  # fmt: skip
+        db.session.commit()
+    start = threading.Barrier(2, timeout=10)
+
+    def fold_all() -> None:
+        with app.app_context():
+            start.wait()
+            while counts.fold(limit=7):
+                pass
+            db.session.remove()
+
+    threads = [threading.Thread(target=fold_all) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(CountDelta.id))) == 0
+        tally = db.session.get(CountTally, (campaign_id, "total", ""))
+        assert tally.n == 60
+        assert counts.compute_counts(campaign_id) == counts.scan_counts(campaign_id)
