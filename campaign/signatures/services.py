@@ -12,6 +12,7 @@ else's address can neither confirm for them nor rewrite what they confirm.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -211,36 +212,54 @@ def _take(campaign: Campaign, submission: Submission, views: dict | None = None)
 TAKE_BATCH = 50
 
 
-def take_received(limit: int = 500) -> int:
-    """The worker's part of signing: take received submissions in order; returns how many.
+def _work_through(
+    state: str,
+    limit: int,
+    handle: Callable[[Submission, dict], None],
+    prepare: Callable[[list[Submission]], None] | None = None,
+) -> int:
+    """Run ``handle`` on submissions in ``state``, in order, up to ``limit``; how many.
 
-    A batch at a time, each in one transaction (on PostgreSQL, workers skip rows another is
-    taking), each submission in its own savepoint: one that fails is logged, stays received
-    and is tried again in the next pass, and the others go on.
+    A batch at a time, each in one transaction (on PostgreSQL, workers skip rows another
+    is working on), each submission in its own savepoint: one that fails is logged, stays
+    in its state and is tried again in the next pass, and the others go on. ``handle``
+    gets a dict it may keep things in for the rest of the batch.
     """
-    taken, failed = 0, []
-    while taken < limit:
+    done, failed = 0, []
+    while done < limit:
         batch = db.session.scalars(
             select(Submission)
-            .where(Submission.state == "received", Submission.id.not_in(failed))
+            .where(Submission.state == state, Submission.id.not_in(failed))
             .order_by(Submission.id)
-            .limit(min(TAKE_BATCH, limit - taken))
+            .limit(min(TAKE_BATCH, limit - done))
             .with_for_update(skip_locked=True)
         ).all()
         if not batch:
             break
-        views: dict = {}  # the campaign in each language, rendered once per batch
+        if prepare is not None:
+            prepare(batch)
+        kept: dict = {}
         for submission in batch:
             submission_id = submission.id
             try:
                 with db.session.begin_nested():
-                    _take(db.session.get(Campaign, submission.campaign_id), submission, views)
-                taken += 1
+                    handle(submission, kept)
+                done += 1
             except Exception:  # one bad row must not stop the queue
                 failed.append(submission_id)
-                log.exception("submission %s could not be taken", submission_id)
+                log.exception("submission %s (%s) failed", submission_id, state)
         db.session.commit()
-    return taken
+    return done
+
+
+def take_received(limit: int = 500) -> int:
+    """The worker's part of signing: take received submissions; returns how many."""
+
+    def take(submission: Submission, views: dict) -> None:
+        # ``views``: the campaign in each language, rendered once per batch.
+        _take(db.session.get(Campaign, submission.campaign_id), submission, views)
+
+    return _work_through("received", limit, take)
 
 
 def submit_signature(campaign: Campaign, data: SignatureInput, ip_hash: str | None) -> Submission:
@@ -375,39 +394,21 @@ def confirm_signature(token: str) -> Confirmation:
 
 
 def apply_pressed(limit: int = 500) -> int:
-    """The worker's part of confirming: apply pressed submissions; returns how many.
+    """The worker's part of confirming: apply pressed submissions; returns how many."""
 
-    Batched and isolated like ``take_received``.
-    """
-    applied, failed = 0, []
-    while applied < limit:
-        batch = db.session.scalars(
-            select(Submission)
-            .where(Submission.state == "pressed", Submission.id.not_in(failed))
-            .order_by(Submission.id)
-            .limit(min(TAKE_BATCH, limit - applied))
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not batch:
-            break
+    def load(batch: list[Submission]) -> None:
         # The batch's signatures and their demand links in two queries, not two per row.
         db.session.scalars(
             select(Signature)
             .where(Signature.id.in_({s.signature_id for s in batch}))
             .options(selectinload(Signature.demands))
         ).all()
-        for submission in batch:
-            submission_id = submission.id
-            try:
-                with db.session.begin_nested():
-                    sig = db.session.get(Signature, submission.signature_id)
-                    _apply(submission, sig, db.session.get(Campaign, sig.campaign_id))
-                applied += 1
-            except Exception:  # one bad row must not stop the queue
-                failed.append(submission_id)
-                log.exception("submission %s could not be applied", submission_id)
-        db.session.commit()
-    return applied
+
+    def apply(submission: Submission, _kept: dict) -> None:
+        sig = db.session.get(Signature, submission.signature_id)
+        _apply(submission, sig, db.session.get(Campaign, sig.campaign_id))
+
+    return _work_through("pressed", limit, apply, load)
 
 
 def _apply(submission: Submission, sig: Signature, campaign: Campaign) -> Confirmation:
