@@ -857,6 +857,25 @@ def run_all(plan: Plan, tmp: Path, failures: dict[str, Any], report: dict[str, A
                                   ratio(took["taken"], took["seconds"]), float("nan"),
                                   float("nan"), "higher", took))  # fmt: skip
 
+            worker_log = (tmp / "worker.log").open("wb")
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.5"],
+                cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            background = Background(app.port, sign_body(demand_ids, "bench.bg"),
+                                    plan.background_per_s)  # fmt: skip
+            with background:
+                sides = measure_pair(plan, "api_get", Target(app.port, API_PATH, 200),
+                                     Target(bare.port, BARE_JSON_PATH, 200))  # fmt: skip
+            check_answers("api_get", sides, {"app": 200, "baseline": 200}, failures)
+            figures.append(rate_figure("api_get", "API GET while signing", sides))
+            report["background_answers"] = dict(background.answers)
+            if set(background.answers) - {303}:
+                failures["background signing"] = dict(background.answers)
+            answered["app"] += background.answers[303]
+            # The confirm figure and the worker's timed steps run without it.
+            worker.terminate()
+            worker.wait(timeout=30)
             chunks = token_chunks(tokens_file, plan, bodies_dir)
 
             def next_chunk(tag: str) -> Path:
@@ -876,24 +895,8 @@ def run_all(plan: Plan, tmp: Path, failures: dict[str, Any], report: dict[str, A
                                   ratio(applied["applied"], applied["seconds"]), float("nan"),
                                   float("nan"), "higher", applied))  # fmt: skip
 
-            worker_log = (tmp / "worker.log").open("wb")
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.5"],
-                cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            background = Background(app.port, sign_body(demand_ids, "bench.bg"),
-                                    plan.background_per_s)  # fmt: skip
-            with background:
-                sides = measure_pair(plan, "api_get", Target(app.port, API_PATH, 200),
-                                     Target(bare.port, BARE_JSON_PATH, 200))  # fmt: skip
-            check_answers("api_get", sides, {"app": 200, "baseline": 200}, failures)
-            figures.append(rate_figure("api_get", "API GET while signing", sides))
-            report["background_answers"] = dict(background.answers)
-            if set(background.answers) - {303}:
-                failures["background signing"] = dict(background.answers)
-            answered["app"] += background.answers[303]
     finally:
-        if worker is not None:
+        if worker is not None and worker.poll() is None:
             worker.terminate()
             worker.wait(timeout=30)
         for server in (app, bare):
