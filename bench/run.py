@@ -126,7 +126,7 @@ class Plan:
     apply_s: int  # how long the worker's part of confirming is timed
 
 
-QUICK = Plan("quick", 1, 2, 3, 2, 10_000, 20.0, 8)
+QUICK = Plan("quick", 1, 2, 3, 2, 13_000, 20.0, 8)
 FULL = Plan("full", 2, 10, 5, 5, 80_000, 20.0, 60)
 VERIFY_APPLY_S = 10  # then the counts are compared with a scan, whatever is left
 
