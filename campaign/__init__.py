@@ -26,7 +26,22 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     register_security(app)
     register_cli_commands(app)
+    register_proxies(app)
     return app
+
+
+def register_proxies(app: Flask) -> None:
+    """Believe ``X-Forwarded-For``/``-Proto`` from exactly ``TRUSTED_PROXIES`` hops.
+
+    Behind nginx every request comes from nginx's address: without this, every supporter
+    would share one address hash (held together as a burst). Without a proxy, the headers
+    are ignored, so a forged one changes nothing.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_logging(app: Flask) -> None:

@@ -93,6 +93,9 @@ class Config:
     LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
 
     # Moderation heuristics: a confirmed signature is held for review when...
+    # Proxy hops in front of the app whose X-Forwarded-For and -Proto are believed (nginx:
+    # 1). With 0 the headers are ignored: anyone can send them.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     HOLD_BURST_MINUTES = _int("HOLD_BURST_MINUTES", 10)
     # ...this many other signatures came from its network address in HOLD_BURST_MINUTES,
     HOLD_BURST_PER_ADDRESS = _int("HOLD_BURST_PER_ADDRESS", 20)

@@ -29,7 +29,7 @@ def hash_address(address: str | None) -> str | None:
 
 
 def client_address() -> str | None:
-    """The request's remote address (set ``ProxyFix`` in front of a proxy)."""
+    """The client's address: the peer's, or behind ``TRUSTED_PROXIES`` hops the forwarded one."""
     return request.remote_addr
 
 
