@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -154,14 +154,26 @@ def _fold_deferred(sig: Signature, into: Submission, now: datetime) -> bool:
 
 
 def _send_time(sig: Signature, submission: Submission, now: datetime) -> datetime:
-    """When this submission's mail may go: at once, or once the mail interval has passed."""
+    """When this submission's mail may go: at once, or once the mail interval has passed.
+
+    The interval is per mailbox, not per address: ``jane+1@`` and ``jane+2@`` (and, where
+    the provider ignores dots, ``j.ane@``) reach one person, who gets one mail per interval.
+    """
     interval = timedelta(seconds=current_app.config["CONFIRM_MAIL_INTERVAL_SECONDS"])
-    last = sig.mailed_at
+    own = sig.mailed_at
+    aliases = db.session.scalar(
+        select(func.max(Signature.mailed_at)).where(
+            Signature.campaign_id == sig.campaign_id,
+            Signature.mailbox_key == sig.mailbox_key,
+            Signature.id != sig.id,
+        )
+    )
+    last = max((t for t in (own, aliases) if t is not None), default=None)
     if last is None or now >= last + interval:
         return now
-    if last > now and _fold_deferred(sig, submission, now):
-        return last  # it replaces a waiting mail with the same details, at the same time
-    # One mail per interval: after the last one sent or waiting.
+    if own is not None and own > now and _fold_deferred(sig, submission, now):
+        return own  # it replaces a waiting mail with the same details, at the same time
+    # One mail per interval: after the last one sent or waiting to this mailbox.
     return last + interval
 
 

@@ -182,3 +182,20 @@ def test_the_purge_keeps_what_waits_for_the_worker(client, app, seeded):
         db.session.commit()
         purge()
         assert db.session.scalar(select(Submission.state)) == "received"
+
+
+def test_tagged_variants_of_one_mailbox_get_one_mail_per_interval(client, app, seeded):
+    from tests.conftest import sign
+
+    for n in range(5):
+        assert sign(client, seeded, email=f"jane+{n}@example.org").status_code == 303
+    deliver(app)
+    assert len(mails(app)) == 1  # the others wait, one interval apart
+    with app.app_context():
+        times = sorted(db.session.scalars(select(OutboxMessage.next_attempt_at)).all())
+    interval = timedelta(seconds=app.config["CONFIRM_MAIL_INTERVAL_SECONDS"])
+    assert all(b - a >= interval for a, b in zip(times, times[1:], strict=False))
+    # Another person's mailbox is not held back.
+    sign(client, seeded, email="someone.else@example.org")
+    deliver(app)
+    assert len(mails(app)) == 2
