@@ -84,3 +84,13 @@ def test_purge_clears_old_hashes_and_stale_unconfirmed(client, app, seeded, runn
         emails = db.session.scalars(db.select(Signature.email)).all()
         assert emails == ["new@example.org"]
         assert db.session.scalar(db.select(Signature.ip_hash)) is not None
+
+
+def test_erasure_requests_mail_a_mailbox_once_per_interval(client, app, seeded):
+    sign(client, seeded, email="jane+a@example.org")
+    sign(client, seeded, email="jane+b@example.org")
+    for address in ["jane+a@example.org"] * 10 + ["jane+b@example.org"] * 10:
+        assert _request_erasure(client, address).status_code == 200
+    with app.app_context():
+        kinds = db.session.scalars(db.select(OutboxMessage.kind)).all()
+    assert kinds.count("erase") == 1

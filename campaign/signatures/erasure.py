@@ -8,6 +8,7 @@ pages and the write-ahead log, which would otherwise keep the bytes until a chec
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -20,9 +21,12 @@ from campaign.i18n import URL_CODES
 from campaign.mail import outbox
 from campaign.mail.backends import get_backend
 from campaign.mail.models import OutboxMessage
+from campaign.moderation.heuristics import canonical_mailbox
 from campaign.packets.builder import remove_undelivered_files
 from campaign.signatures import counts
 from campaign.signatures.models import Signature, Submission
+from campaign.timeutil import utcnow
+from campaign.tokens import LinkToken
 from campaign.urls import external_url
 
 
@@ -33,6 +37,8 @@ def request_erasure(email: str, locale: str) -> bool:
     """
     if not signatures_of(email) and not _received_from(email):
         return False
+    if _erasure_mailed_recently(email):
+        return True  # the link already mailed works for days: one mail per interval
     days = current_app.config["ERASE_MAX_AGE_DAYS"]
     link_token = tokens.reserve("erase", days, email=email)
     with force_locale(locale):
@@ -52,6 +58,17 @@ def email_from_erase_token(token: str) -> str:
     """The address an erasure link was made for; raises ``TokenError``/``TokenExpired``."""
     row = tokens.resolve("erase", token)
     return str(row.email)
+
+
+def _erasure_mailed_recently(email: str) -> bool:
+    """Whether an erasure link went to this mailbox (+tag and dot variants included)
+    within ``CONFIRM_MAIL_INTERVAL_SECONDS``: the form must not flood a mailbox either."""
+    since = utcnow() - timedelta(seconds=current_app.config["CONFIRM_MAIL_INTERVAL_SECONDS"])
+    mailbox = canonical_mailbox(email)
+    recent = db.session.scalars(
+        select(LinkToken.email).where(LinkToken.purpose == "erase", LinkToken.created_at >= since)
+    )
+    return any(canonical_mailbox(other) == mailbox for other in recent if other)
 
 
 def _received_from(email: str) -> bool:
