@@ -68,7 +68,9 @@ def register(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and f"{view.__module__}.{view.__name__}" in _exempt:
             return None
-        origins = current_app.extensions.setdefault("campaign.origins", site_origins(app))
+        origins = current_app.extensions.get("campaign.origins")
+        if origins is None:  # the configuration is read once, not on every post
+            origins = current_app.extensions["campaign.origins"] = site_origins(app)
         if is_cross_site(request.method, request.headers, origins):
             return render_template("core/cross_site.html"), 403
         return None

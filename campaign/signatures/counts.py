@@ -107,15 +107,14 @@ def contributions(ids: Iterable[int], until_of: dict[int, datetime | None]) -> d
                 Signature.id, Signature.campaign_id, Signature.country, Signature.confirmed_at
             ).where(Signature.id.in_(chunk), Signature.state == COUNTED_STATE)
         ).all()
-        links: dict[int, set[int]] = {}
+        links: dict[int, list[tuple[int, datetime]]] = {}
         for sid, demand_id, confirmed_at in db.session.execute(
             select(SignatureDemand.signature_id, SignatureDemand.demand_id,
                    SignatureDemand.confirmed_at)
-            .where(SignatureDemand.signature_id.in_(chunk))
+            .where(SignatureDemand.signature_id.in_(chunk),
+                   SignatureDemand.confirmed_at.is_not(None))
         ):  # fmt: skip
-            links.setdefault(sid, set())
-            if confirmed_at is not None:
-                links[sid].add((demand_id, confirmed_at))
+            links.setdefault(sid, []).append((demand_id, confirmed_at))
         for sid, campaign_id, country, confirmed_at in sigs:
             until = until_of.get(campaign_id)
             if not _before(confirmed_at, until):
@@ -136,29 +135,11 @@ def _rows(c: Contribution, sign: int) -> list[tuple[str, str, int]]:
     ]
 
 
-def record(campaign_id: int, before: Contribution | None, after: Contribution | None) -> None:
-    """Append what moved when one signature went from ``before`` to ``after``."""
-    if before == after:
-        return
-    net: Counter[tuple[str, str]] = Counter()
-    for c, sign in ((before, -1), (after, 1)):
-        if c is not None:
-            for dimension, key, n in _rows(c, sign):
-                net[(dimension, key)] += n
-    rows = [
-        {"campaign_id": campaign_id, "dimension": d, "key": k, "delta": n}
-        for (d, k), n in net.items()
-        if n
-    ]
-    if rows:
-        db.session.execute(insert(CountDelta), rows)
-
-
-def record_removed(found: dict) -> None:
-    """Record that each of ``contributions(...)``'s signatures counts no more."""
+def _append(moves: Iterable[tuple[int, Contribution, int]]) -> None:
+    """Append the net deltas of ``(campaign id, contribution, +1 or -1)`` moves."""
     net: Counter[tuple[int, str, str]] = Counter()
-    for campaign_id, c in found.values():
-        for dimension, key, n in _rows(c, -1):
+    for campaign_id, c, sign in moves:
+        for dimension, key, n in _rows(c, sign):
             net[(campaign_id, dimension, key)] += n
     rows = [
         {"campaign_id": cid, "dimension": d, "key": k, "delta": n}
@@ -167,6 +148,17 @@ def record_removed(found: dict) -> None:
     ]
     if rows:
         db.session.execute(insert(CountDelta), rows)
+
+
+def record(campaign_id: int, before: Contribution | None, after: Contribution | None) -> None:
+    """Append what moved when one signature went from ``before`` to ``after``."""
+    if before != after:
+        _append((campaign_id, c, sign) for c, sign in ((before, -1), (after, 1)) if c is not None)
+
+
+def record_removed(found: dict) -> None:
+    """Record that each of ``contributions(...)``'s signatures counts no more."""
+    _append((campaign_id, c, -1) for campaign_id, c in found.values())
 
 
 def _counts(rows: Iterable[tuple[str, str, int]]) -> Counts:

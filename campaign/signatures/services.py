@@ -402,7 +402,8 @@ def confirm_signature(token: str) -> Confirmation:
     press_confirmation(token)
     db.session.expire_all()  # the press was one statement: reload what it changed
     pending = open_confirmation(token, for_update=True)
-    return _apply(pending.submission, pending.signature, pending.campaign)
+    campaign = pending.campaign
+    return _apply(pending.submission, pending.signature, campaign, counts.counting_until(campaign))
 
 
 def apply_pressed(limit: int = 500) -> int:
@@ -416,19 +417,26 @@ def apply_pressed(limit: int = 500) -> int:
             .options(selectinload(Signature.demands))
         ).all()
 
-    def apply(submission: Submission, _kept: dict) -> None:
+    def apply(submission: Submission, untils: dict) -> None:
         sig = db.session.get(Signature, submission.signature_id)
-        _apply(submission, sig, db.session.get(Campaign, sig.campaign_id))
+        campaign = db.session.get(Campaign, sig.campaign_id)
+        if campaign.id not in untils:  # read once per batch (a setting and the campaign)
+            untils[campaign.id] = counts.counting_until(campaign)
+        _apply(submission, sig, campaign, untils[campaign.id])
 
     return _work_through("pressed", limit, apply, load)
 
 
-def _apply(submission: Submission, sig: Signature, campaign: Campaign) -> Confirmation:
-    """Apply a pressed submission: its details and its demands, held if suspicious."""
+def _apply(
+    submission: Submission, sig: Signature, campaign: Campaign, until: datetime | None
+) -> Confirmation:
+    """Apply a pressed submission: its details and its demands, held if suspicious.
+
+    ``until``: ``counts.counting_until(campaign)``, which the caller reads once per batch.
+    """
     if submission.state != "pressed":
         return Confirmation(signature=sig, campaign=campaign, newly_confirmed=0)
     now = submission.applied_at or utcnow()
-    until = counts.counting_until(campaign)
     counted_before = counts.contribution(sig, until)
     shown_before = (sig.name, sig.affiliation)
     _apply_details(sig, submission)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from flask_migrate import upgrade
 
@@ -10,15 +14,19 @@ from campaign import create_app
 from campaign.extensions import db
 
 
-@pytest.fixture
-def instance_app(tmp_path):
-    """An app whose database, mail and packets all live in one instance folder."""
-    instance = tmp_path / "instance"
+@contextmanager
+def seeded_instance(instance: Path, **settings: object) -> Iterator[tuple]:
+    """An app (with ``settings``) whose database, mail and packets live in ``instance``.
+
+    Yields the app and the seed campaign's slug and demand ids.
+    """
     instance.mkdir()
     config = configuration.TestingConfig()
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'campaign.db'}"
     config.MAIL_FILE_DIR = str(instance / "mail")
     config.PACKET_DIR = str(instance / "packets")
+    for name, value in settings.items():
+        setattr(config, name, value)
     app = create_app(config)
     with app.app_context():
         upgrade()
@@ -27,7 +35,17 @@ def instance_app(tmp_path):
         campaign, _ = load_campaign_file()
         db.session.commit()
         seeded = {"slug": campaign.slug, "demand_ids": [d.id for d in campaign.demands]}
-    yield app, instance, seeded
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    try:
+        yield app, seeded
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def instance_app(tmp_path):
+    """An app whose database, mail and packets all live in one instance folder."""
+    instance = tmp_path / "instance"
+    with seeded_instance(instance) as (app, seeded):
+        yield app, instance, seeded

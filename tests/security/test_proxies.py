@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
 
-from campaign import config as configuration
-from campaign import create_app
 from campaign.extensions import db
 from campaign.security import hash_address
 from campaign.signatures.models import Signature
 from tests.conftest import confirm, confirm_link, deliver, mails, sign
+from tests.security.conftest import seeded_instance
 
 
 @pytest.fixture(params=[0, 1], ids=["no proxy", "one proxy"])
 def proxied(request, tmp_path):
-    config = configuration.TestingConfig()
-    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'campaign.db'}"
-    config.MAIL_FILE_DIR = str(tmp_path / "mail")
-    config.PACKET_DIR = str(tmp_path / "packets")
-    config.TRUSTED_PROXIES = request.param
-    app = create_app(config)
-    with app.app_context():
-        upgrade()
-        from campaign.campaigns.seed import load_campaign_file
-
-        campaign, _ = load_campaign_file()
-        db.session.commit()
-        seeded = {"slug": campaign.slug, "demand_ids": [d.id for d in campaign.demands]}
-    yield app, seeded, request.param
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_instance(tmp_path / "instance", TRUSTED_PROXIES=request.param) as (app, seeded):
+        yield app, seeded, request.param
 
 
 def _hashes(app) -> dict[str, str | None]:
