@@ -67,6 +67,9 @@ def register_extensions(app: Flask) -> None:
     # Before Flask-WTF's check: public forms rely on it alone, staff forms on both.
     crossorigin.register(app)
     csrf.init_app(app)
+    from campaign import limits
+
+    limits.register(app)
     from campaign.accounts.access import login_manager
 
     login_manager.init_app(app)

@@ -92,10 +92,27 @@ class Config:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
 
-    # Moderation heuristics: a confirmed signature is held for review when...
     # Proxy hops in front of the app whose X-Forwarded-For and -Proto are believed (nginx:
     # 1). With 0 the headers are ignored: anyone can send them.
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+
+    # Rate limits (Flask-Limiter syntax: "N per minute", several joined by ";"). Per client
+    # address (its keyed hash), per mailbox (+tag and dot variants together) and for
+    # everyone at once. Counters live in Redis with REDIS_URL (shared by every process),
+    # else in each process's memory. See README, "Security and privacy".
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    LIMIT_SIGN_PER_ADDRESS = os.environ.get("LIMIT_SIGN_PER_ADDRESS", "30 per minute;300 per hour")
+    LIMIT_SIGN_PER_MAILBOX = os.environ.get("LIMIT_SIGN_PER_MAILBOX", "10 per hour;30 per day")
+    LIMIT_SIGN_GLOBAL = os.environ.get("LIMIT_SIGN_GLOBAL", "6000 per minute")
+    LIMIT_CONFIRM_PER_ADDRESS = os.environ.get("LIMIT_CONFIRM_PER_ADDRESS", "60 per minute")
+    LIMIT_ERASE_PER_ADDRESS = os.environ.get("LIMIT_ERASE_PER_ADDRESS", "10 per hour")
+    LIMIT_ERASE_PER_MAILBOX = os.environ.get("LIMIT_ERASE_PER_MAILBOX", "3 per hour")
+    LIMIT_LOGIN_PER_ADDRESS = os.environ.get("LIMIT_LOGIN_PER_ADDRESS", "10 per minute;60 per hour")
+    LIMIT_LOGIN_GLOBAL = os.environ.get("LIMIT_LOGIN_GLOBAL", "120 per minute")
+    # Every other form a visitor can send (staff who are logged in are not limited).
+    LIMIT_FORMS_PER_ADDRESS = os.environ.get("LIMIT_FORMS_PER_ADDRESS", "60 per minute")
+
+    # Moderation heuristics: a confirmed signature is held for review when...
     HOLD_BURST_MINUTES = _int("HOLD_BURST_MINUTES", 10)
     # ...this many other signatures came from its network address in HOLD_BURST_MINUTES,
     HOLD_BURST_PER_ADDRESS = _int("HOLD_BURST_PER_ADDRESS", 20)
@@ -151,6 +168,12 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
     COUNT_CACHE_SECONDS = 0
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Tests sign many times from one address; the limit tests set their own figures.
+    LIMIT_SIGN_PER_ADDRESS = LIMIT_SIGN_PER_MAILBOX = LIMIT_SIGN_GLOBAL = "10000 per minute"
+    LIMIT_CONFIRM_PER_ADDRESS = LIMIT_FORMS_PER_ADDRESS = "10000 per minute"
+    LIMIT_ERASE_PER_ADDRESS = LIMIT_ERASE_PER_MAILBOX = "10000 per minute"
+    LIMIT_LOGIN_PER_ADDRESS = LIMIT_LOGIN_GLOBAL = "10000 per minute"
 
     def __init__(self) -> None:
         super().__init__()

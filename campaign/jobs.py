@@ -52,15 +52,25 @@ class Job(db.Model):
 
 
 _HANDLERS: dict[str, Callable[..., None]] = {}
+# Kinds whose payload holds personal data (an e-mail address): emptied once the job ends.
+_PERSONAL: set[str] = set()
 
 
-def handler(kind: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register the function that runs jobs of ``kind`` (called with the payload)."""
+def handler(
+    kind: str, personal: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register the function that runs jobs of ``kind`` (called with the payload).
+
+    With ``personal``, the payload is emptied when the job is done or has failed for good,
+    so the jobs table keeps no address beyond the seconds the work takes.
+    """
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
         if _HANDLERS.get(kind, function) is not function:
             raise ValueError(f"two handlers for job kind {kind!r}")
         _HANDLERS[kind] = function
+        if personal:
+            _PERSONAL.add(kind)
         return function
 
     return register
@@ -129,14 +139,25 @@ def run_due(limit: int = 20) -> int:
             log.exception("job %s (%s) failed, attempt %s", job_id, kind, attempts)
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if attempts >= most:
-                values = {"state": "failed", "finished_at": utcnow()}
+                values = {"state": "failed", "finished_at": utcnow(), **_forget(kind)}
             else:
                 values = {"state": "queued", "run_at": utcnow() + backoff(attempts)}
             _finish(job_id, last_error=error, locked_until=None, **values)
         else:
-            _finish(job_id, state="done", finished_at=utcnow(), locked_until=None, last_error="")
+            _finish(
+                job_id,
+                state="done",
+                finished_at=utcnow(),
+                locked_until=None,
+                last_error="",
+                **_forget(kind),
+            )
         ran += 1
     return ran
+
+
+def _forget(kind: str) -> dict[str, str]:
+    return {"payload": "{}"} if kind in _PERSONAL else {}
 
 
 def _finish(job_id: int, **values: object) -> None:

@@ -24,8 +24,17 @@ def hash_address(address: str | None) -> str | None:
     """
     if not address:
         return None
-    key = hashlib.sha256(b"ip-hash:" + current_app.config["SECRET_KEY"].encode()).digest()
-    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(b"ip-hash", address)
+
+
+def keyed_digest(purpose: bytes, value: str) -> str:
+    """HMAC-SHA256 of ``value`` under a key derived from the secret for ``purpose``.
+
+    One key per purpose, so a digest made for one use (an address, a mailbox counter)
+    cannot be matched against another's.
+    """
+    key = hashlib.sha256(purpose + b":" + current_app.config["SECRET_KEY"].encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def client_address() -> str | None:

@@ -27,7 +27,11 @@ from campaign.signatures.services import apply_pressed, take_received
 log = logging.getLogger(__name__)
 
 # Modules whose import registers job handlers.
-HANDLER_MODULES = ("campaign.packets.builder", "campaign.campaigns.updates")
+HANDLER_MODULES = (
+    "campaign.packets.builder",
+    "campaign.campaigns.updates",
+    "campaign.signatures.erasure",
+)
 PURGE_EVERY_SECONDS = 3600
 RECOUNT_EVERY_SECONDS = 86400
 

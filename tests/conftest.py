@@ -16,6 +16,7 @@ from sqlalchemy import text
 from campaign import create_app
 from campaign.config import TestingConfig
 from campaign.extensions import db
+from campaign.limits import limiter
 from campaign.signatures.counts import clear_cache
 
 SEED_SLUG = "us-china-human-rights-2011"
@@ -84,6 +85,7 @@ def _clean(app):
     """Empty every table and the mail folder after each test."""
     yield
     with app.app_context():
+        limiter.reset()
         db.session.rollback()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
@@ -170,6 +172,16 @@ def deliver(app) -> None:
         apply_pressed()
         jobs.run_due()
         deliver_due()
+
+
+def run_jobs(app) -> int:
+    """Run the due background jobs, as the worker does a moment after a request."""
+    from campaign import jobs
+    from campaign.worker import load_handlers
+
+    load_handlers()
+    with app.app_context():
+        return jobs.run_due()
 
 
 def mails(app) -> list[Message]:

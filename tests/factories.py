@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from campaign.campaigns.models import Campaign
+from campaign.emails import canonical_mailbox
 from campaign.extensions import db
-from campaign.moderation.heuristics import canonical_mailbox
 from campaign.names import sort_key
 from campaign.signatures import counts
 from campaign.signatures.models import Signature, SignatureDemand

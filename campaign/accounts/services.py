@@ -144,12 +144,12 @@ def _account_key(email: str) -> str:
     ).hexdigest()
 
 
-def _recent_failures(column, value: str) -> int:  # noqa: ANN001 - a mapped column
+def _recent_failures(*conditions) -> int:  # noqa: ANN002 - column comparisons
     window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
     return (
         db.session.scalar(
             select(func.count()).where(
-                column == value,
+                *conditions,
                 LoginAttempt.success.is_(False),
                 LoginAttempt.at > utcnow() - window,
             )
@@ -161,15 +161,20 @@ def _recent_failures(column, value: str) -> int:  # noqa: ANN001 - a mapped colu
 def authenticate(email: str, password: str, ip_hash: str | None) -> StaffUser | None:
     """Check a login; None for any failure. Raises ``Throttled``. The caller commits.
 
-    Failures are counted per typed address and per network address hash, whether or
-    not the account exists, so throttling reveals nothing either.
+    An account is locked only for the address that failed at it: after
+    ``LOGIN_MAX_FAILURES_PER_ACCOUNT`` failures from one address, that address waits
+    ``LOGIN_WINDOW_MINUTES``, while the owner logs in from anywhere else. An address that
+    fails at many accounts waits too (``LOGIN_MAX_FAILURES_PER_ADDRESS``); guessing from
+    many addresses at once meets the rate limits. Failures are counted whether or not the
+    account exists, so throttling reveals nothing either; every lock is audited.
     """
     cfg = current_app.config
     key = _account_key(email)
-    if _recent_failures(LoginAttempt.account_key, key) >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
+    pair = (LoginAttempt.account_key == key, LoginAttempt.ip_hash == ip_hash)
+    if _recent_failures(*pair) >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
         raise Throttled()
     if ip_hash and (
-        _recent_failures(LoginAttempt.ip_hash, ip_hash) >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+        _recent_failures(LoginAttempt.ip_hash == ip_hash) >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]
     ):
         raise Throttled()
     user = find_user(email)
@@ -177,6 +182,18 @@ def authenticate(email: str, password: str, ip_hash: str | None) -> StaffUser | 
     ok = ok and user is not None and user.active
     db.session.add(LoginAttempt(account_key=key, ip_hash=ip_hash, success=bool(ok)))
     if not ok:
+        db.session.flush()
+        if _recent_failures(*pair) == cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
+            # The failure that locks: the account (or the typed address, when there is
+            # no such account) and the address's hash, never the address itself.
+            audit.record(
+                None,
+                "staff_user",
+                user.id if user else "unknown",
+                "login_locked",
+                address=(ip_hash or "")[:12],
+                minutes=cfg["LOGIN_WINDOW_MINUTES"],
+            )
         return None
     user.last_login_at = utcnow()
     return user

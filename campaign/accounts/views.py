@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from campaign import limits
 from campaign.accounts import services
 from campaign.accounts.access import allow, allow_anonymous, guard
 from campaign.accounts.forms import ActionForm, LoginForm, PasswordForm, RolesForm, UserForm
@@ -30,6 +31,8 @@ guard(bp)
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow_anonymous
+@limits.per_address("LIMIT_LOGIN_PER_ADDRESS")
+@limits.for_everyone("LIMIT_LOGIN_GLOBAL")
 def login():
     """Log in with e-mail and password; failures are generic and throttled."""
     form = LoginForm()

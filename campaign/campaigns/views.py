@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from campaign import pagecache
+from campaign import limits, pagecache
 from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import (
     archived_campaigns,
@@ -62,6 +62,9 @@ def archive():
 
 @bp.post("/c/<slug>/sign")
 @csrf.exempt  # a public form: crossorigin refuses other sites' posts
+@limits.per_address("LIMIT_SIGN_PER_ADDRESS")
+@limits.per_mailbox("LIMIT_SIGN_PER_MAILBOX")
+@limits.for_everyone("LIMIT_SIGN_GLOBAL")
 def sign(slug: str):
     """Validate the form, record the signature and queue its confirmation mail."""
     # Read every time, so kept as long as a page is (staff changes clear them at once).

@@ -8,6 +8,7 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -90,6 +91,14 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(413)
     def _too_large(error: Exception):
         return render_template("core/error.html", code=413), 413
+
+    @app.errorhandler(429)
+    def _too_many(error: Exception):
+        from campaign import limits
+
+        wait = limits.retry_after()
+        page = render_template("core/too_many.html", minutes=max(1, -(-wait // 60)))
+        return limits.too_many(make_response(page, 429), error)
 
     @app.errorhandler(500)
     def _server_error(error: Exception):

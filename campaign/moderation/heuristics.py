@@ -21,23 +21,12 @@ from campaign.extensions import db
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
 
-# Providers that deliver "j.doe@" and "jdoe@" to the same mailbox.
-DOT_BLIND = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 URL_PATTERN = re.compile(r"https?://|www\.|\.(?:com|net|org|ru|cn|xyz)\b", re.I)
 
 # How many of an address's latest signatures the similar-names check compares with.
 SIMILAR_NAMES_READ = 200
 
 REASONS = ("disposable_email", "address_burst", "similar_names", "mailbox_alias", "link_in_name")
-
-
-def canonical_mailbox(email: str) -> str:
-    """The mailbox an address delivers to: no +tag, and no dots where ignored."""
-    local, _, domain = email.rpartition("@")
-    local = local.split("+", 1)[0]
-    if domain in DOT_BLIND:
-        local, domain = local.replace(".", ""), DOT_BLIND[domain]
-    return f"{local}@{domain}"
 
 
 @functools.lru_cache(maxsize=8192)

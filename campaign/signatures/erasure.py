@@ -15,19 +15,33 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
-from campaign import tokens
+from campaign import jobs, tokens
+from campaign.emails import canonical_mailbox
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail import outbox
 from campaign.mail.backends import get_backend
 from campaign.mail.models import OutboxMessage
-from campaign.moderation.heuristics import canonical_mailbox
 from campaign.packets.builder import remove_undelivered_files
 from campaign.signatures import counts
 from campaign.signatures.models import Signature, Submission
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
 from campaign.urls import external_url
+
+
+def ask_for_erasure(email: str, locale: str) -> None:
+    """Queue the look-up for an erasure request; the caller commits and answers at once.
+
+    Whether the address signed decides whether a mail goes out, and both the look-up and
+    the mail take time: done in the worker, the answer costs the same for every address.
+    """
+    jobs.enqueue("erasure_request", email=email, locale=locale)
+
+
+@jobs.handler("erasure_request", personal=True)
+def _erasure_request_job(email: str, locale: str) -> None:
+    request_erasure(email, locale)
 
 
 def request_erasure(email: str, locale: str) -> bool:

@@ -26,11 +26,12 @@ from sqlalchemy.orm import selectinload
 from campaign import tokens
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.services import localise
+from campaign.emails import canonical_mailbox
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
 from campaign.mail import outbox
 from campaign.mail.models import OutboxMessage
-from campaign.moderation.heuristics import canonical_mailbox, hold_reasons
+from campaign.moderation.heuristics import hold_reasons
 from campaign.names import sort_key
 from campaign.security import TokenError
 from campaign.signatures import counts

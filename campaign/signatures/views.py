@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import get_locale
 
-from campaign import crossorigin
+from campaign import crossorigin, limits
 from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
@@ -23,7 +23,7 @@ from campaign.signatures.counts import clear_cache
 from campaign.signatures.erasure import (
     after_erasure,
     email_from_erase_token,
-    request_erasure,
+    ask_for_erasure,
     signatures_of,
 )
 from campaign.signatures.erasure import erase as erase_signatures
@@ -93,6 +93,7 @@ def confirm_page(token: str):
 
 @bp.post("/confirm/<token>")
 @csrf.exempt  # the token is the proof; crossorigin refuses other sites' posts
+@limits.per_address("LIMIT_CONFIRM_PER_ADDRESS")
 def confirm(token: str):
     """Apply the submission the link names (idempotent), then thank the supporter."""
     try:
@@ -120,12 +121,14 @@ def privacy():
 
 @bp.post("/privacy/erase")
 @csrf.exempt  # a public form: crossorigin refuses other sites' posts
+@limits.per_address("LIMIT_ERASE_PER_ADDRESS")
+@limits.per_mailbox("LIMIT_ERASE_PER_MAILBOX")
 def erase_request():
-    """Mail an erasure link if the address signed anything; the same answer either way."""
+    """Queue the erasure look-up; the same answer, in content and time, for any address."""
     form = EraseRequestForm(request.form)
     if not form.validate():
         return render_template("signatures/privacy.html", erase_form=form), 422
-    request_erasure(form.normalised_email, str(get_locale()))
+    ask_for_erasure(form.normalised_email, str(get_locale()))
     db.session.commit()
     days = current_app.config["ERASE_MAX_AGE_DAYS"]
     return _noindex(render_template("signatures/erase_sent.html", days=days))
@@ -152,6 +155,9 @@ def erase(token: str):
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the token is the proof; mail clients POST here (RFC 8058)
 @crossorigin.exempt  # and from their own servers, with whatever headers
+# Mail providers' servers send these for many people from a few addresses; the token
+# is the proof, and one press changes one flag.
+@limits.limiter.exempt
 def unsubscribe(token: str):
     """Stop updates: a page with one button (GET changes nothing), or the one-click POST."""
     try:
