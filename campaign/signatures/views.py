@@ -22,8 +22,8 @@ from campaign.security import TokenError, TokenExpired
 from campaign.signatures.counts import clear_cache
 from campaign.signatures.erasure import (
     after_erasure,
-    email_from_erase_token,
     ask_for_erasure,
+    email_from_erase_token,
     signatures_of,
 )
 from campaign.signatures.erasure import erase as erase_signatures

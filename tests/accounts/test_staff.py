@@ -94,6 +94,39 @@ def test_login_is_throttled_per_account(app, client):
     assert login(client).status_code == 429
 
 
+def test_a_lock_holds_only_for_the_address_that_failed_and_is_audited(app, client):
+    make_user(app)
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] + 3):
+        login(attacker, password="wrong password!")
+    assert login(attacker).status_code == 429  # the right password, from there: refused
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.5"
+    assert login(owner).status_code == 303  # the owner, from elsewhere, gets in
+    assert owner.get("/staff/").status_code == 200
+    with app.app_context():
+        events = db.session.scalars(
+            db.select(ModerationEvent).where(ModerationEvent.action == "login_locked")
+        ).all()
+        user = db.session.scalar(db.select(StaffUser))
+        [event] = events  # one lock, not one per refused try
+        assert event.object_id == str(user.id)
+        assert "203.0.113.66" not in event.details
+
+
+def test_a_lock_on_an_unknown_account_is_audited_too(app, client):
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        login(client, email="nobody@example.org", password="wrong password!")
+    assert login(client, email="nobody@example.org", password="x" * 12).status_code == 429
+    with app.app_context():
+        [event] = db.session.scalars(
+            db.select(ModerationEvent).where(ModerationEvent.action == "login_locked")
+        ).all()
+        assert event.object_id == "unknown"
+        assert "nobody" not in event.details
+
+
 def test_login_is_throttled_per_address(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 3)
     for n in range(3):

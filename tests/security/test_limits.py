@@ -1,0 +1,252 @@
+"""Rate limits: per client address, per mailbox, for everyone; a refused request writes nothing.
+
+Each test lowers the configured figure it exercises (the test configuration lifts them all,
+because the suite signs many times from one address).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign import config as configuration
+from campaign.extensions import db
+from campaign.jobs import Job
+from campaign.mail.models import OutboxMessage
+from campaign.signatures.models import Submission
+from tests.conftest import PASSWORD, deliver, login, mails, make_user, run_jobs, sign
+from tests.security.conftest import seeded_instance
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _rows(app) -> tuple[int, int, int]:
+    with app.app_context():
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Submission, OutboxMessage, Job)
+        )
+
+
+def _assert_refused(response, lang_text: str = "Too many requests", staff=False) -> None:
+    assert response.status_code == 429
+    wait = int(response.headers["Retry-After"])
+    assert 1 <= wait <= 3600
+    if not staff:  # (a staff page's session cookie is refreshed on every answer)
+        assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    assert lang_text in response.get_data(as_text=True)
+
+
+def test_signing_is_limited_per_address_with_a_translated_page_and_nothing_written(
+    app, client, seeded, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LIMIT_SIGN_PER_ADDRESS", "2 per minute")
+    for n in range(2):
+        assert sign(client, seeded, email=f"person{n}@example.org").status_code == 303
+    before = _rows(app)
+    refused = sign(client, seeded, lang="zh-hans", email="third@example.org")
+    _assert_refused(refused, "请求过于频繁")
+    assert 'lang="zh-Hans"' in refused.get_data(as_text=True)
+    deliver(app)
+    assert _rows(app)[0] == before[0]  # no submission
+    assert all("third@example.org" not in m["To"] for m in mails(app))
+    # Another client is not held back by this one.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert sign(other, seeded, email="fourth@example.org").status_code == 303
+
+
+@pytest.fixture
+def proxied(tmp_path):
+    """An instance behind one trusted proxy: each request says its client's address."""
+    with seeded_instance(tmp_path / "instance", TRUSTED_PROXIES=1) as (app, seeded):
+        yield app, seeded
+
+
+def _from(n: int) -> dict:
+    return {"X-Forwarded-For": f"203.0.113.{n}"}
+
+
+def test_variants_of_one_mailbox_share_its_limit_from_any_address(proxied, monkeypatch):
+    app, seeded = proxied
+    monkeypatch.setitem(app.config, "LIMIT_SIGN_PER_MAILBOX", "3 per hour")
+    client = app.test_client()
+    variants = ["jane.doe@gmail.com", "janedoe+a@gmail.com", "Jane.Doe+b@googlemail.com"]
+    for n, address in enumerate(variants):
+        assert sign(client, seeded, email=address, headers=_from(n + 1)).status_code == 303
+    before = _rows(app)
+    _assert_refused(sign(client, seeded, email="j.a.n.e.doe+c@gmail.com", headers=_from(9)))
+    assert _rows(app) == before
+    # A different mailbox from the same addresses goes through.
+    assert sign(client, seeded, email="someone@gmail.com", headers=_from(1)).status_code == 303
+
+
+def test_the_global_limit_holds_a_flood_from_many_addresses(proxied, monkeypatch):
+    app, seeded = proxied
+    monkeypatch.setitem(app.config, "LIMIT_SIGN_GLOBAL", "4 per minute")
+    client = app.test_client()
+    for n in range(4):
+        response = sign(client, seeded, email=f"p{n}@example.org", headers=_from(n + 1))
+        assert response.status_code == 303
+    _assert_refused(sign(client, seeded, email="p9@example.org", headers=_from(50)))
+
+
+@pytest.mark.parametrize("hops", [0, 1], ids=["no proxy", "one proxy"])
+def test_clients_behind_a_proxy_are_limited_apart_and_a_forged_header_changes_nothing(
+    tmp_path, hops
+):
+    with seeded_instance(tmp_path / "instance", TRUSTED_PROXIES=hops) as (app, seeded):
+        app.config["LIMIT_SIGN_PER_ADDRESS"] = "2 per minute"
+        client = app.test_client()
+        codes = [
+            sign(client, seeded, email=f"p{n}@example.org", headers=_from(n + 1)).status_code
+            for n in range(5)
+        ]
+    if hops:
+        assert codes == [303] * 5  # five people, five addresses
+    else:
+        assert codes == [303, 303, 429, 429, 429]  # one peer, whatever the header says
+
+
+def test_confirming_is_limited_per_address(app, client, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "LIMIT_CONFIRM_PER_ADDRESS", "3 per minute")
+    for _ in range(3):
+        assert client.post("/en/confirm/not-a-token").status_code == 404
+    _assert_refused(client.post("/en/confirm/not-a-token"))
+
+
+def test_erasure_requests_are_limited_per_address_and_per_mailbox(proxied, monkeypatch):
+    app, seeded = proxied
+    monkeypatch.setitem(app.config, "LIMIT_ERASE_PER_MAILBOX", "2 per hour")
+    monkeypatch.setitem(app.config, "LIMIT_ERASE_PER_ADDRESS", "3 per hour")
+    client = app.test_client()
+
+    def ask(address: str, n: int):
+        return client.post("/en/privacy/erase", data={"email": address}, headers=_from(n))
+
+    assert ask("jane+a@example.org", 1).status_code == 200
+    assert ask("jane+b@example.org", 2).status_code == 200
+    before = _rows(app)
+    _assert_refused(ask("jane@example.org", 3))  # the same mailbox, from a third address
+    assert _rows(app) == before  # no job: nothing is looked up or mailed
+    for address in ("a@example.org", "b@example.org", "c@example.org"):
+        assert ask(address, 7).status_code == 200
+    _assert_refused(ask("d@example.org", 7))  # the fourth from one address
+    assert run_jobs(app) == 5
+
+
+def test_staff_login_is_limited_per_address(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LIMIT_LOGIN_PER_ADDRESS", "3 per minute")
+    make_user(app)
+    for _ in range(3):
+        assert login(client, password="wrong password!").status_code == 401
+    _assert_refused(login(client), staff=True)
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.5"
+    assert login(owner, password=PASSWORD).status_code == 303
+
+
+def test_every_other_visitor_form_meets_the_default_limit(app, client, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per minute")
+    for _ in range(2):
+        assert client.post("/en/erase/not-a-token").status_code == 404
+    _assert_refused(client.post("/en/erase/not-a-token"))
+    # Pages are not forms: reading goes on.
+    assert client.get(f"/en/c/{seeded['slug']}/").status_code == 200
+
+
+def test_logged_in_staff_are_not_limited_by_the_visitor_default(
+    app, client, organiser, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per minute")
+    for _ in range(4):
+        response = client.post("/staff/password", data={"csrf_token": organiser})
+        assert response.status_code != 429
+
+
+def test_unsubscribe_is_not_limited_per_address(app, client, seeded, monkeypatch):
+    # Mail providers send the one-click unsubscribe for many people from few addresses.
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "1 per minute")
+    for _ in range(3):
+        assert client.post("/en/unsubscribe/not-a-token").status_code == 404
+
+
+def test_every_limit_is_documented_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    names = [n for n in vars(configuration.Config) if n.startswith("LIMIT_")]
+    assert len(names) >= 9
+    for name in names:
+        default = getattr(configuration.Config, name)
+        if os.environ.get(name):
+            continue  # the environment chose another figure
+        assert re.search(rf"\| `{name}` \| `{re.escape(default)}` \|", readme), name
+
+
+def _redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+CHILD = """
+import json, sys
+from campaign import config as configuration, create_app
+config = configuration.TestingConfig()
+config.SQLALCHEMY_DATABASE_URI = sys.argv[1]
+config.RATELIMIT_STORAGE_URI = sys.argv[2]
+config.LIMIT_SIGN_PER_ADDRESS = "3 per minute"
+app = create_app(config)
+client = app.test_client()
+client.environ_base["REMOTE_ADDR"] = sys.argv[3]
+codes = []
+for n in range(2):
+    data = {"name": "Jane Doe", "email": f"{sys.argv[4]}{n}@example.org", "country": "US",
+            "demands": sys.argv[5].split(","), "display": "full"}
+    codes.append(client.post(f"/en/c/{sys.argv[6]}/sign", data=data,
+                             headers={"Sec-Fetch-Site": "same-origin"}).status_code)
+print(json.dumps(codes))
+"""
+
+
+def _child(database: str, storage: str, address: str, prefix: str, seeded: dict) -> list[int]:
+    demands = ",".join(str(d) for d in seeded["demand_ids"])
+    args = [database, storage, address, prefix, demands, seeded["slug"]]
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "APP_ENV": "testing"}, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+def test_with_redis_every_process_shares_the_counters(tmp_path):
+    with seeded_instance(tmp_path / "instance") as (app, seeded):
+        database = app.config["SQLALCHEMY_DATABASE_URI"]
+    # A fresh address each run, so counters left in Redis by another run do not count.
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    redis = "redis://127.0.0.1:6379/0"
+    assert _child(database, redis, address, "first", seeded) == [303, 303]
+    assert _child(database, redis, address, "second", seeded) == [303, 429]
+    # In memory, each process counts alone.
+    memory = "memory://"
+    assert _child(database, memory, address, "third", seeded) == [303, 303]
+    assert _child(database, memory, address, "fourth", seeded) == [303, 303]
+
+
+def test_signing_goes_on_when_the_counter_store_is_unreachable(tmp_path):
+    # Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    with seeded_instance(tmp_path / "instance") as (app, seeded):
+        database = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert _child(database, "redis://127.0.0.1:9/0", "10.9.9.9", "down", seeded) == [303, 303]
