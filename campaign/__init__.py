@@ -27,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
     register_security(app)
     register_cli_commands(app)
     register_proxies(app)
+    from campaign.transactions import retry_views
+
+    retry_views(app)
     return app
 
 

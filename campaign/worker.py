@@ -23,6 +23,7 @@ from campaign.mail import outbox
 from campaign.privacy import purge
 from campaign.signatures import counts
 from campaign.signatures.services import apply_pressed, take_received
+from campaign.transactions import retry_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,10 @@ class Worker:
         """Fold counts, deliver due mail, run due jobs; purge hourly, recount daily."""
 
         load_handlers()
-        done = Pass(received=take_received())
-        done.pressed = apply_pressed()
-        done.folded = counts.fold()
+        # Each step commits as it goes; one that meets another writer runs again.
+        done = Pass(received=retry_conflicts(take_received))
+        done.pressed = retry_conflicts(apply_pressed)
+        done.folded = retry_conflicts(counts.fold)
         done.mail = outbox.deliver_due()
         done.jobs = jobs.run_due()
         if time.monotonic() - self.last_recount >= RECOUNT_EVERY_SECONDS:
