@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
@@ -142,7 +143,7 @@ def test_other_database_errors_are_not_retried(app):
         db.session.execute(text("SELECT * FROM no_such_table"))
 
     with app.app_context():
-        with pytest.raises(Exception) as raised:
+        with pytest.raises(DBAPIError) as raised:
             retry_conflicts(broken)
         db.session.rollback()
     assert not is_conflict(raised.value)
