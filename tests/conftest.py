@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import socket
 from email.message import Message
 from pathlib import Path
 
@@ -172,6 +173,13 @@ def deliver(app) -> None:
         apply_pressed()
         jobs.run_due()
         deliver_due()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_jobs(app) -> int:

@@ -132,6 +132,9 @@ def run_build(build_id: int, on_progress: Callable[[int, int], None] | None = No
         if build is None or build.state not in ("queued", "running"):
             return
         folder = build_dir(build)
+    # A worker killed mid-build left part of it here: this attempt starts from nothing,
+    # so the folder ends holding exactly the packets recorded, once.
+    shutil.rmtree(folder, ignore_errors=True)
     try:
         with read_only():
             db.session.rollback()

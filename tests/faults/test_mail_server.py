@@ -17,8 +17,7 @@ from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
 from campaign.mail.outbox import deliver_due
 from campaign.timeutil import utcnow
-from tests.conftest import confirm, confirm_link, sign
-from tests.faults.conftest import free_port
+from tests.conftest import confirm, confirm_link, free_port, sign
 
 
 class FlakyServer:

@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,16 @@ from pathlib import Path
 import pytest
 
 from campaign.logsafe import redact
-from tests.conftest import SEED_SLUG, confirm, confirm_link, deliver, erase_by_link, mails, sign
+from tests.conftest import (
+    SEED_SLUG,
+    confirm,
+    confirm_link,
+    deliver,
+    erase_by_link,
+    free_port,
+    mails,
+    sign,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "Zhang Wenjuan"
@@ -79,12 +87,6 @@ def test_a_database_error_in_the_logs_carries_no_values(app, caplog):
     assert ADDRESS not in caplog.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_for_mail(folder: Path, count: int) -> list[email.message.Message]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -98,7 +100,7 @@ def _wait_for_mail(folder: Path, count: int) -> list[email.message.Message]:
 
 @pytest.mark.skipif(os.environ.get("TEST_DATABASE_URL") is not None, reason="runs on SQLite")
 def test_gunicorn_access_and_error_logs_of_a_whole_flow_hold_no_person(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN", "TEST_"))}
     env.update(
