@@ -77,12 +77,13 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.init_app(app)
     from campaign import transactions
-    from campaign.validation import IdConverter
+    from campaign.validation import IdConverter, TextConverter
 
     transactions.register(app)
 
     # Every <int:...> in a URL is bounded: a 25-digit id is a 404, not an overflow.
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
 
 
 @event.listens_for(Engine, "connect")

@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 from wtforms import Field, ValidationError
 
 # Line breaks are allowed in multi-line fields only.
@@ -126,3 +126,16 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001 - Werkzeug's signature
         kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """Werkzeug's default path segment, without control characters (C0, DEL, C1).
+
+    No slug, token or packet id holds one, and PostgreSQL refuses a NUL in any text: a
+    ``%00`` in a URL is a 404 here, not an error from the database.
+    """
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001 - Werkzeug's signature
+        super().__init__(map, *args, **kwargs)
+        # Werkzeug's own sets ``regex`` here, from the lengths a route may give.
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f-\\x9f]")

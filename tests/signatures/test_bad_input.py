@@ -124,3 +124,12 @@ def test_oversize_request_is_refused(client, app, seeded):
     response = sign(client, seeded, comment="x" * 70_000)
     assert response.status_code == 413
     assert signature_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/verify/%00", "/en/verify/a%01b", "/en/c/%00/", "/en/confirm/%7F", "/api/v1/c/%C2%85"],
+)
+def test_control_characters_in_a_path_are_a_404_on_every_database(client, seeded, path):
+    # PostgreSQL refuses a NUL in any text: it used to reach the database and fail there.
+    assert client.get(path).status_code == 404
