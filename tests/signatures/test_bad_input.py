@@ -128,7 +128,7 @@ def test_oversize_request_is_refused(client, app, seeded):
 
 @pytest.mark.parametrize(
     "path",
-    ["/verify/%00", "/en/verify/a%01b", "/en/c/%00/", "/en/confirm/%7F", "/api/v1/c/%C2%85"],
+    ["/verify/%00", "/en/verify/a%01b", "/en/c/%00/", "/en/confirm/%7F", "/en/c/x%C2%85/"],
 )
 def test_control_characters_in_a_path_are_a_404_on_every_database(client, seeded, path):
     # PostgreSQL refuses a NUL in any text: it used to reach the database and fail there.
