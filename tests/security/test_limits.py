@@ -1,7 +1,9 @@
 """Rate limits: per client address, per mailbox, for everyone; a refused request writes nothing.
 
 Each test lowers the configured figure it exercises (the test configuration lifts them all,
-because the suite signs many times from one address).
+because the suite signs many times from one address). The figures are per hour: the sliding
+window weighs the previous window's count, so a test straddling the turn of a minute would
+see part of its count fade.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _assert_refused(response, lang_text: str = "Too many requests", staff=False)
 def test_signing_is_limited_per_address_with_a_translated_page_and_nothing_written(
     app, client, seeded, monkeypatch
 ):
-    monkeypatch.setitem(app.config, "LIMIT_SIGN_PER_ADDRESS", "2 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_SIGN_PER_ADDRESS", "2 per hour")
     for n in range(2):
         assert sign(client, seeded, email=f"person{n}@example.org").status_code == 303
     before = _rows(app)
@@ -93,7 +95,7 @@ def test_variants_of_one_mailbox_share_its_limit_from_any_address(proxied, monke
 
 def test_the_global_limit_holds_a_flood_from_many_addresses(proxied, monkeypatch):
     app, seeded = proxied
-    monkeypatch.setitem(app.config, "LIMIT_SIGN_GLOBAL", "4 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_SIGN_GLOBAL", "4 per hour")
     client = app.test_client()
     for n in range(4):
         response = sign(client, seeded, email=f"p{n}@example.org", headers=_from(n + 1))
@@ -106,7 +108,7 @@ def test_clients_behind_a_proxy_are_limited_apart_and_a_forged_header_changes_no
     tmp_path, hops
 ):
     with seeded_instance(tmp_path / "instance", TRUSTED_PROXIES=hops) as (app, seeded):
-        app.config["LIMIT_SIGN_PER_ADDRESS"] = "2 per minute"
+        app.config["LIMIT_SIGN_PER_ADDRESS"] = "2 per hour"
         client = app.test_client()
         codes = [
             sign(client, seeded, email=f"p{n}@example.org", headers=_from(n + 1)).status_code
@@ -119,7 +121,7 @@ def test_clients_behind_a_proxy_are_limited_apart_and_a_forged_header_changes_no
 
 
 def test_confirming_is_limited_per_address(app, client, seeded, monkeypatch):
-    monkeypatch.setitem(app.config, "LIMIT_CONFIRM_PER_ADDRESS", "3 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_CONFIRM_PER_ADDRESS", "3 per hour")
     for _ in range(3):
         assert client.post("/en/confirm/not-a-token").status_code == 404
     _assert_refused(client.post("/en/confirm/not-a-token"))
@@ -146,7 +148,7 @@ def test_erasure_requests_are_limited_per_address_and_per_mailbox(proxied, monke
 
 
 def test_staff_login_is_limited_per_address(app, client, monkeypatch):
-    monkeypatch.setitem(app.config, "LIMIT_LOGIN_PER_ADDRESS", "3 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_LOGIN_PER_ADDRESS", "3 per hour")
     make_user(app)
     for _ in range(3):
         assert login(client, password="wrong password!").status_code == 401
@@ -157,7 +159,7 @@ def test_staff_login_is_limited_per_address(app, client, monkeypatch):
 
 
 def test_every_other_visitor_form_meets_the_default_limit(app, client, seeded, monkeypatch):
-    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per hour")
     for _ in range(2):
         assert client.post("/en/erase/not-a-token").status_code == 404
     _assert_refused(client.post("/en/erase/not-a-token"))
@@ -168,7 +170,7 @@ def test_every_other_visitor_form_meets_the_default_limit(app, client, seeded, m
 def test_logged_in_staff_are_not_limited_by_the_visitor_default(
     app, client, organiser, monkeypatch
 ):
-    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per hour")
     for _ in range(4):
         response = client.post("/staff/password", data={"csrf_token": organiser})
         assert response.status_code != 429
@@ -176,7 +178,7 @@ def test_logged_in_staff_are_not_limited_by_the_visitor_default(
 
 def test_unsubscribe_is_not_limited_per_address(app, client, seeded, monkeypatch):
     # Mail providers send the one-click unsubscribe for many people from few addresses.
-    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "1 per minute")
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "1 per hour")
     for _ in range(3):
         assert client.post("/en/unsubscribe/not-a-token").status_code == 404
 
@@ -206,7 +208,7 @@ from campaign import config as configuration, create_app
 config = configuration.TestingConfig()
 config.SQLALCHEMY_DATABASE_URI = sys.argv[1]
 config.RATELIMIT_STORAGE_URI = sys.argv[2]
-config.LIMIT_SIGN_PER_ADDRESS = "3 per minute"
+config.LIMIT_SIGN_PER_ADDRESS = "3 per hour"
 app = create_app(config)
 client = app.test_client()
 client.environ_base["REMOTE_ADDR"] = sys.argv[3]
