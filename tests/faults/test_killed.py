@@ -95,42 +95,97 @@ def test_a_gunicorn_worker_killed_mid_stream_loses_no_answered_signature(tmp_pat
             assert tallied.total == len(stored)  # nobody counted twice
 
 
-# The first worker runs the real code, slowed after the first packet so that the test can
-# kill it with part of the build on disk.
-SLOW_WORKER = """
+# The first worker runs the real code, stalled at a chosen point (PATCH) so that the test
+# can kill it with part of its work done; the next one runs the real code unchanged.
+STALLING_WORKER = """
 import time
 from campaign import create_app
-from campaign.packets import letter
 from campaign.worker import Worker
 
-real = letter.write_packet
-
-def write_then_stall(*args, **kwargs):
-    result = real(*args, **kwargs)
-    print("first packet written", flush=True)
+def stall(message):
+    print(message, flush=True)
     time.sleep(120)
-    return result
 
-letter.write_packet = write_then_stall
+{patch}
 app = create_app()
 with app.app_context():
     Worker().run_forever(0.1)
 """
 
+AFTER_FIRST_PACKET = """
+from campaign.packets import letter
+real = letter.write_packet
+def write_then_stall(*args, **kwargs):
+    result = real(*args, **kwargs)
+    stall("stalled")
+    return result
+letter.write_packet = write_then_stall
+"""
 
-def test_a_worker_killed_mid_build_is_replaced_and_the_build_done_once(tmp_path):
+AFTER_FIRST_BATCH = """
+from campaign.campaigns import updates
+updates.FAN_OUT_BATCH = 2
+real = updates._unsubscribe_link
+made = []
+def link_or_stall(sig):
+    if len(made) == 2:  # the first batch is committed; the second is being prepared
+        stall("stalled")
+    made.append(sig.id)
+    return real(sig)
+updates._unsubscribe_link = link_or_stall
+"""
+
+
+def _kill_when_stalled(env: dict, patch: str) -> None:
+    """Start a worker that stalls at ``patch``'s point, and SIGKILL it there."""
     import subprocess
     import sys
+
+    from tests.faults.servers import ROOT
+
+    script = STALLING_WORKER.format(patch=patch)
+    first = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        assert first.stdout.readline().strip() == b"stalled"
+    finally:
+        kill(first.pid)
+        first.wait(10)
+        first.stdout.close()
+
+
+def _lease_runs_out(app) -> None:
+    """The killed worker's lease ends (15 minutes, in a real night)."""
     from datetime import timedelta
 
     from sqlalchemy import update
 
+    from campaign.jobs import Job
+    from campaign.timeutil import utcnow
+
+    with app.app_context():
+        db.session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+
+def _next_worker(env: dict) -> str:
+    import subprocess
+    import sys
+
+    from tests.faults.servers import ROOT
+
+    again = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--once"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return again.stdout
+
+
+def test_a_worker_killed_mid_build_is_replaced_and_the_build_done_once(tmp_path):
     from campaign.campaigns.models import Campaign
     from campaign.jobs import Job
     from campaign.packets import builder
     from campaign.packets.models import Packet, PacketBuild
-    from campaign.timeutil import utcnow
-    from tests.faults.servers import ROOT
     from tests.packets.helpers import add_people, add_visit
 
     instance = tmp_path / "instance"
@@ -143,26 +198,12 @@ def test_a_worker_killed_mid_build_is_replaced_and_the_build_done_once(tmp_path)
             db.session.commit()
             build_id, folder = build.id, builder.build_dir(build)
         env = production_env(instance, app.config["SQLALCHEMY_DATABASE_URI"], "http://127.0.0.1")
-        first = subprocess.Popen([sys.executable, "-c", SLOW_WORKER], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
-            assert first.stdout.readline().strip() == b"first packet written"
-            left = [p for p in folder.rglob("*") if p.is_file()]
-            assert left  # part of the build is on disk
-        finally:
-            kill(first.pid)
-            first.wait(10)
-            first.stdout.close()
+        _kill_when_stalled(env, AFTER_FIRST_PACKET)
+        assert [p for p in folder.rglob("*") if p.is_file()]  # part of the build is on disk
         with app.app_context():
             assert db.session.get(PacketBuild, build_id).state == "running"
-            # Its lease runs out (15 minutes, in a real night).
-            db.session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
-            db.session.commit()
-        again = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--once"],
-            cwd=ROOT, env=env, capture_output=True, timeout=120, check=True,
-        )  # fmt: skip
-        assert b"jobs: 1" in again.stdout
+        _lease_runs_out(app)
+        assert "jobs: 1" in _next_worker(env)
         with app.app_context():
             build = db.session.get(PacketBuild, build_id)
             assert build.state == "done", build.error
@@ -173,3 +214,38 @@ def test_a_worker_killed_mid_build_is_replaced_and_the_build_done_once(tmp_path)
             recorded = {p.id for p in packets}
         on_disk = {p.name for p in folder.iterdir() if p.is_dir()}
         assert on_disk == recorded  # nothing left of the killed attempt
+
+
+def test_a_worker_killed_mid_fan_out_is_replaced_and_each_supporter_mailed_once(tmp_path):
+    from campaign.campaigns import updates
+    from campaign.campaigns.models import Campaign
+    from campaign.mail.models import OutboxMessage
+    from tests.factories import make_signature
+
+    instance = tmp_path / "instance"
+    with seeded_instance(instance) as (app, _seeded):
+        with app.app_context():
+            campaign = db.session.scalar(select(Campaign))
+            for n in range(5):
+                make_signature(campaign.id, f"Supporter {n}", email=f"s{n}@example.org",
+                               state="confirmed", updates=True, locale="en")  # fmt: skip
+            item = updates.save_update(campaign, {"en": ("News", "We delivered.")}, None)
+            updates.send_update(campaign, item, None)
+            db.session.commit()
+            update_id = item.id
+        env = production_env(instance, app.config["SQLALCHEMY_DATABASE_URI"], "http://127.0.0.1")
+        _kill_when_stalled(env, AFTER_FIRST_BATCH)
+
+        def queued() -> list[str]:
+            with app.app_context():
+                return sorted(db.session.scalars(
+                    select(OutboxMessage.recipient).where(OutboxMessage.update_id == update_id)
+                ))  # fmt: skip
+
+        assert queued() == ["s0@example.org", "s1@example.org"]  # the committed batch
+        _lease_runs_out(app)
+        assert "jobs: 1" in _next_worker(env)
+        assert queued() == [f"s{n}@example.org" for n in range(5)]  # each once
+        with app.app_context():
+            item = db.session.get(updates.CampaignUpdate, update_id)
+            assert (item.state, item.recipients) == ("sent", 5)
