@@ -168,7 +168,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
     COUNT_CACHE_SECONDS = 0
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "campaign-memory://"
     # Tests sign many times from one address; the limit tests set their own figures.
     LIMIT_SIGN_PER_ADDRESS = LIMIT_SIGN_PER_MAILBOX = LIMIT_SIGN_GLOBAL = "10000 per minute"
     LIMIT_CONFIRM_PER_ADDRESS = LIMIT_FORMS_PER_ADDRESS = "10000 per minute"

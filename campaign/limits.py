@@ -12,6 +12,7 @@ in one place (README, "Security and privacy") and a test can lower them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -19,11 +20,41 @@ from email_validator import EmailNotValidError
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
+from limits.storage import MemoryStorage
 
 from campaign.emails import canonical_mailbox, normalise_email
 from campaign.security import client_address, hash_address, keyed_digest
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' memory storage, with its expired counters swept every few seconds.
+
+    The stock one re-arms a timer every 10 ms that walks every key: with one key per
+    supporter's address (tens of thousands on a busy night, kept for the hour a limit
+    spans) that walk takes the interpreter lock for much of the time and every request
+    slows down (measured: 1.8 ms to 2.6 ms a request over 30,000 addresses). Expired
+    counters are ignored when read anyway; the sweep only frees their memory, so it can
+    run rarely. (Redis expires its keys itself.)
+    """
+
+    STORAGE_SCHEME = ["campaign-memory"]
+    SWEEP_SECONDS = 5.0
+
+    def __init__(self, uri: str | None = None, **options: object) -> None:
+        super().__init__(uri, **options)
+        self.timer.cancel()  # the stock 10 ms one
+        self._arm()
+
+    def _arm(self) -> None:
+        self.timer = threading.Timer(self.SWEEP_SECONDS, self._MemoryStorage__expire_events)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - overrides the private one
+        if not self.timer.is_alive():
+            self._arm()
 
 
 def client_key() -> str:

@@ -242,7 +242,7 @@ def test_with_redis_every_process_shares_the_counters(tmp_path):
     assert _child(database, redis, address, "first", seeded) == [303, 303]
     assert _child(database, redis, address, "second", seeded) == [303, 429]
     # In memory, each process counts alone.
-    memory = "memory://"
+    memory = "campaign-memory://"
     assert _child(database, memory, address, "third", seeded) == [303, 303]
     assert _child(database, memory, address, "fourth", seeded) == [303, 303]
 
@@ -252,3 +252,21 @@ def test_signing_goes_on_when_the_counter_store_is_unreachable(tmp_path):
     with seeded_instance(tmp_path / "instance") as (app, seeded):
         database = app.config["SQLALCHEMY_DATABASE_URI"]
     assert _child(database, "redis://127.0.0.1:9/0", "10.9.9.9", "down", seeded) == [303, 303]
+
+
+def test_the_memory_store_sweeps_rarely_and_still_forgets_expired_counters():
+    import time
+
+    from campaign.limits import SweptMemoryStorage
+
+    storage = SweptMemoryStorage()
+    assert storage.incr("a:someone", expiry=0.05) == 1
+    # Re-armed at the sweep's pace, not every 10 ms with a walk over every key.
+    assert storage.timer.interval == SweptMemoryStorage.SWEEP_SECONDS
+    time.sleep(0.1)
+    assert storage.get("a:someone") == 0  # expired: read as nothing before any sweep
+    storage.incr("a:other", expiry=0.05)
+    time.sleep(0.1)
+    storage._MemoryStorage__expire_events()
+    assert "a:other" not in storage.storage  # the sweep frees it
+    storage.timer.cancel()
