@@ -947,7 +947,9 @@ def check_stored(
     if not verified["counts_match"]:
         failures["counts"] = verified
     expected = report.get("confirmed_answers", 0)
-    if verified["confirmed"] > expected or verified["counted"] > verified["confirmed"]:
+    # As above: a press wrk gave up on at the end of its time may still have confirmed.
+    slack = 2 * CONNECTIONS * 40
+    if verified["confirmed"] > expected + slack or verified["counted"] > verified["confirmed"]:
         failures["counted twice"] = {"confirm answers": expected, **verified}
     # Each bench signer has one submission: an applied press is one confirmed signature.
     if verified["confirmed"] != verified["submissions"].get("applied", 0):
