@@ -144,7 +144,9 @@ def retry_after() -> int:
 
 def register(app: Flask) -> None:
     """Bind the limiter with its storage: Redis when configured, else this process's memory."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "campaign-memory://"
+    )
     limiter.init_app(app)
 
 

@@ -270,3 +270,17 @@ def test_the_memory_store_sweeps_rarely_and_still_forgets_expired_counters():
     storage._MemoryStorage__expire_events()
     assert "a:other" not in storage.storage  # the sweep frees it
     storage.timer.cancel()
+
+
+def test_without_redis_production_counts_in_the_swept_memory_store(monkeypatch):
+    from campaign import create_app
+    from campaign.limits import SweptMemoryStorage, limiter
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PUBLIC_URL", "https://petition.example.org")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    config = configuration.ProductionConfig()
+    config.REDIS_URL = None
+    app = create_app(config)
+    assert app.config["RATELIMIT_STORAGE_URI"] == "campaign-memory://"
+    assert isinstance(limiter._storage, SweptMemoryStorage)
