@@ -50,13 +50,15 @@ def wait_until_up(port: int, timeout: float = 30) -> None:
     """Return once something answers ``/healthz`` on ``port``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return
         except OSError:
             time.sleep(0.1)
+        finally:
+            connection.close()
     raise AssertionError(f"nothing answered on port {port}")
 
 
@@ -113,11 +115,11 @@ def post_form(port: int, path: str, data: dict, timeout: float = 10) -> int | No
         "Content-Type": "application/x-www-form-urlencoded",
         "Sec-Fetch-Site": "same-origin",
     }
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         connection.request("POST", path, body=body, headers=headers)
-        status = connection.getresponse().status
-        connection.close()
-        return status
+        return connection.getresponse().status
     except (OSError, http.client.HTTPException):
         return None
+    finally:
+        connection.close()

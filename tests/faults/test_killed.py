@@ -182,20 +182,15 @@ def _next_worker(env: dict) -> str:
 
 
 def test_a_worker_killed_mid_build_is_replaced_and_the_build_done_once(tmp_path):
-    from campaign.campaigns.models import Campaign
     from campaign.jobs import Job
     from campaign.packets import builder
     from campaign.packets.models import Packet, PacketBuild
-    from tests.packets.helpers import add_people, add_visit
+    from tests.packets.helpers import queued_build
 
     instance = tmp_path / "instance"
     with seeded_instance(instance) as (app, _seeded):
         with app.app_context():
-            campaign = db.session.scalar(select(Campaign))
-            add_people(campaign)
-            build = builder.create_build(add_visit(campaign), None)
-            builder.start(build)
-            db.session.commit()
+            build = queued_build()
             build_id, folder = build.id, builder.build_dir(build)
         env = production_env(instance, app.config["SQLALCHEMY_DATABASE_URI"], "http://127.0.0.1")
         _kill_when_stalled(env, AFTER_FIRST_PACKET)

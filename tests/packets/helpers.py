@@ -109,3 +109,19 @@ def qr_payloads(data: bytes) -> list[str]:
     page = pypdfium2.PdfDocument(data)[0]
     image = page.render(scale=3).to_pil()
     return [r.text for r in zxingcpp.read_barcodes(image)]
+
+
+def queued_build():  # noqa: ANN201 - a PacketBuild
+    """The known people on the seed campaign, a visit, and a build of it queued for the
+    worker (committed); call inside an app context."""
+    from sqlalchemy import select
+
+    from campaign.campaigns.models import Campaign
+    from campaign.packets import builder
+
+    campaign = db.session.scalar(select(Campaign))
+    add_people(campaign)
+    build = builder.create_build(add_visit(campaign), None)
+    builder.start(build)
+    db.session.commit()
+    return build

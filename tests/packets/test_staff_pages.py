@@ -15,7 +15,7 @@ from campaign.packets.models import Packet, PacketBuild
 from campaign.timeutil import utcnow
 from campaign.visits.models import Official, Visit
 from tests.conftest import deliver, login, make_user, token_from
-from tests.packets.helpers import SNAPSHOT, add_people, add_visit
+from tests.packets.helpers import SNAPSHOT, add_people, add_visit, queued_build
 
 OFFICIAL = {
     "name": "Jane Roe",
@@ -265,14 +265,7 @@ def test_a_build_whose_worker_was_killed_is_built_by_the_next_worker(app, seeded
     from campaign.jobs import Job
 
     with app.app_context():
-        from campaign.campaigns.models import Campaign
-
-        campaign = db.session.scalar(select(Campaign))
-        add_people(campaign)
-        build = builder.create_build(add_visit(campaign), None)
-        builder.start(build)
-        db.session.commit()
-        build_id = build.id
+        build_id = queued_build().id
         # A worker claimed it, started, and was killed: its lease ran out.
         db.session.execute(
             update(Job).values(state="running", attempts=1, locked_until=utcnow() - timedelta(1))

@@ -9,7 +9,6 @@ import http.cookiejar
 import logging
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from tests.conftest import (
     mails,
     sign,
 )
+from tests.faults.servers import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "Zhang Wenjuan"
@@ -102,19 +102,7 @@ def _wait_for_mail(folder: Path, count: int) -> list[email.message.Message]:
 def test_gunicorn_access_and_error_logs_of_a_whole_flow_hold_no_person(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN", "TEST_"))}
-    env.update(
-        APP_ENV="production",
-        SECRET_KEY=secrets.token_hex(24),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
-        MAIL_BACKEND="file",
-        MAIL_FILE_DIR=str(tmp_path / "mail"),
-        PACKET_DIR=str(tmp_path / "packets"),
-        PUBLIC_URL=base,
-        TRUSTED_HOSTS="127.0.0.1",
-        SESSION_COOKIE_SECURE="false",
-    )
-    env.pop("REDIS_URL", None)
+    env = production_env(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", base)
     for args in (["db", "upgrade"], ["campaign", "seed"]):
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                        env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
