@@ -40,7 +40,7 @@ run: db
 
 # Production mode on this machine: links point at http://HOST:PORT unless PUBLIC_URL says otherwise.
 serve: db
-	APP_ENV=production PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	APP_ENV=production PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}" $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -35,11 +35,13 @@ def campaign_group() -> None:
 @campaign_group.command("seed")
 def seed() -> None:
     """Load the seed campaign if it is absent (never overwrites edits)."""
+    from campaign.deploylock import deploy_lock
     from campaign.visits.services import load_seed_visit
 
-    campaign, created = load_campaign_file()
-    visit, visit_created = load_seed_visit(campaign)
-    db.session.commit()
+    with deploy_lock(db.engine):  # a second server starting now waits, then finds it
+        campaign, created = load_campaign_file()
+        visit, visit_created = load_seed_visit(campaign)
+        db.session.commit()
     verb = "Loaded" if created else "Already present:"
     click.echo(f"{verb} campaign {campaign.slug!r} with {len(campaign.demands)} demands.")
     verb = "Loaded" if visit_created else "Already present:"

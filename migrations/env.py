@@ -87,7 +87,10 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    from campaign.deploylock import deploy_lock
+
+    # Two servers starting at once: one migrates, the other waits and finds nothing to do.
+    with deploy_lock(connectable), connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Rebuilding a table (batch mode) drops the old one; with foreign keys on,
