@@ -13,6 +13,8 @@ from campaign.timeutil import utcnow
 SIGNING_PAUSED = "signing_paused"
 # Holds the time counting was paused (ISO 8601); counts ignore later confirmations.
 COUNTING_PAUSED = "counting_paused_at"
+# When a worker last finished a pass (ISO 8601), for ``/readyz``.
+WORKER_SEEN = "worker_seen_at"
 
 
 class Setting(db.Model):
@@ -54,3 +56,14 @@ def counting_paused_at() -> datetime | None:
 def switch_state() -> dict:
     """Both switches, for the dashboard."""
     return {"signing_paused": signing_paused(), "counting_paused_at": counting_paused_at()}
+
+
+def note_worker_alive(now: datetime | None = None) -> None:
+    """Record that a worker is running (the caller commits)."""
+    set_setting(WORKER_SEEN, (now or utcnow()).isoformat())
+
+
+def worker_seen_at() -> datetime | None:
+    """When a worker last said it was running, or None if none ever did."""
+    value = get_setting(WORKER_SEEN)
+    return datetime.fromisoformat(value) if value else None

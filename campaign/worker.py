@@ -21,6 +21,7 @@ from campaign import jobs
 from campaign.extensions import db
 from campaign.mail import outbox
 from campaign.privacy import purge
+from campaign.settings import note_worker_alive
 from campaign.signatures import counts
 from campaign.signatures.services import apply_pressed, take_received
 from campaign.transactions import retry_conflicts
@@ -35,6 +36,7 @@ HANDLER_MODULES = (
 )
 PURGE_EVERY_SECONDS = 3600
 RECOUNT_EVERY_SECONDS = 86400
+BEAT_EVERY_SECONDS = 15
 
 
 def load_handlers() -> None:
@@ -76,6 +78,7 @@ class Worker:
 
     last_purge: float = field(default=-float("inf"))
     last_recount: float = field(default=-float("inf"))
+    last_beat: float = field(default=-float("inf"))
 
     def run_once(self) -> Pass:
         """Fold counts, deliver due mail, run due jobs; purge hourly, recount daily."""
@@ -91,6 +94,11 @@ class Worker:
             counts.recount_all()
             self.last_recount = time.monotonic()
             done.recounted = True
+        if time.monotonic() - self.last_beat >= BEAT_EVERY_SECONDS:
+            # Seen by /readyz; written now and then, not every pass: it takes the write lock.
+            note_worker_alive()
+            db.session.commit()
+            self.last_beat = time.monotonic()
         if time.monotonic() - self.last_purge >= PURGE_EVERY_SECONDS:
             purge()
             self.last_purge = time.monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     Flask,
@@ -24,6 +26,8 @@ from campaign.i18n import (
     negotiate,
     set_language_cookie,
 )
+from campaign.settings import worker_seen_at
+from campaign.timeutil import utcnow
 from campaign.urls import safe_target
 
 root = Blueprint("root", __name__, template_folder="templates")
@@ -59,13 +63,32 @@ def healthz():
 
 @root.get("/readyz")
 def readyz():
-    """The process can reach its database."""
+    """Ready for traffic: the database answers, Redis too when configured, and a worker
+    has finished a pass within ``WORKER_STALE_SECONDS`` (without one, nothing is mailed,
+    confirmed or built). 503 and what failed otherwise."""
+    checks = {"database": "ok", "redis": "not configured", "worker": "ok"}
     try:
         db.session.execute(text("SELECT 1"))
+        seen = worker_seen_at()
+        db.session.rollback()
     except Exception:  # noqa: BLE001 - any failure means not ready
         db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        checks["database"], seen = "unreachable", None
+    if seen is None:
+        checks["worker"] = "never seen"
+    elif utcnow() - seen > timedelta(seconds=current_app.config["WORKER_STALE_SECONDS"]):
+        checks["worker"] = "not seen recently"
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping()
+            checks["redis"] = "ok"
+        except redis.RedisError:
+            checks["redis"] = "unreachable"
+    ready = all(value in ("ok", "not configured") for value in checks.values())
+    return jsonify(status="ok" if ready else "unavailable", **checks), 200 if ready else 503
 
 
 def register_error_pages(app: Flask) -> None:
