@@ -102,7 +102,6 @@ limiter = Limiter(
     key_func=client_key,
     default_limits=[setting("LIMIT_FORMS_PER_ADDRESS")],
     default_limits_exempt_when=_not_a_visitor_form,
-    strategy="sliding-window-counter",
     swallow_errors=True,
     in_memory_fallback_enabled=True,
     key_prefix="campaign-limits",
