@@ -103,7 +103,7 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     # Two counters per key and window, the previous one weighed in: cheap, and close to a
     # true sliding window (at a window's turn it may let one more request through).
-    RATELIMIT_STRATEGY = "sliding-window-counter"
+    RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY", "sliding-window-counter")
     LIMIT_SIGN_PER_ADDRESS = os.environ.get("LIMIT_SIGN_PER_ADDRESS", "30 per minute;300 per hour")
     LIMIT_SIGN_PER_MAILBOX = os.environ.get("LIMIT_SIGN_PER_MAILBOX", "10 per hour;30 per day")
     LIMIT_SIGN_GLOBAL = os.environ.get("LIMIT_SIGN_GLOBAL", "6000 per minute")
