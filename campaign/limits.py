@@ -21,6 +21,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits.storage import MemoryStorage
+from werkzeug.exceptions import HTTPException
 
 from campaign.emails import canonical_mailbox, normalise_email
 from campaign.security import client_address, hash_address, keyed_digest
@@ -65,7 +66,12 @@ def client_key() -> str:
 def _mailbox() -> str | None:
     """The canonical mailbox of the form's ``email`` field, or None when it has none."""
     if "limit_mailbox" not in g:
-        value = request.form.get("email", "")
+        try:
+            value = request.form.get("email", "")
+        except HTTPException:
+            # Too large or malformed: the view refuses it. Raising here would make
+            # Flask-Limiter take its store for dead and stop limiting every request.
+            value = ""
         try:
             g.limit_mailbox = canonical_mailbox(normalise_email(value)) if value else None
         except (EmailNotValidError, ValueError):

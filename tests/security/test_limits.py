@@ -290,3 +290,17 @@ def test_without_redis_production_counts_in_the_swept_memory_store(monkeypatch):
 def test_production_uses_the_sliding_window_counter():
     assert configuration.Config.RATELIMIT_STRATEGY == "sliding-window-counter"
     assert configuration.ProductionConfig.RATELIMIT_STRATEGY == "sliding-window-counter"
+
+
+def test_an_oversize_post_does_not_switch_the_limits_off(app, client, seeded, monkeypatch):
+    # Reading the e-mail field of a too-large body raised inside the limiter, which then
+    # took its store for dead and let every request through for a while.
+    from campaign.limits import limiter
+
+    monkeypatch.setitem(app.config, "LIMIT_SIGN_PER_ADDRESS", "2 per hour")
+    big = client.post(f"/en/c/{seeded['slug']}/sign", data={"comment": "x" * 70_000},
+                      headers={"Sec-Fetch-Site": "same-origin"})  # fmt: skip
+    assert big.status_code == 413
+    assert not limiter._storage_dead
+    codes = [sign(client, seeded, email=f"p{n}@example.org").status_code for n in range(3)]
+    assert codes == [303, 429, 429]  # the oversize post counted as one
