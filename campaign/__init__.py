@@ -49,9 +49,13 @@ def register_proxies(app: Flask) -> None:
 
 def register_logging(app: Flask) -> None:
     """No personal data or link token in any log line, whoever writes it."""
+    from campaign import requestlog
     from campaign.logsafe import install
 
     install()
+    if app.config.get("LOG_FORMAT") == "json":
+        requestlog.use_json_logs()
+    requestlog.register(app)
 
 
 def register_extensions(app: Flask) -> None:

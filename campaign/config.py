@@ -66,6 +66,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
 
+    # "json" for structured logs (production's default), "text" for plain lines.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE / "mail"))
     # Letter packets are written here, one folder per build.
@@ -193,6 +195,9 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 86400)
+
+    # One JSON object per log line (request id, route, status, duration; no person).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     def __init__(self) -> None:
         key = os.environ.get("SECRET_KEY", "")

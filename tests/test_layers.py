@@ -17,7 +17,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # the cross-site guard and the page cache.
 REQUEST_MODULES = {
     "views", "staff_views", "pages", "access", "i18n", "security", "render", "transactions",
-    "crossorigin", "pagecache", "limits",
+    "crossorigin", "pagecache", "limits", "requestlog",
 }  # fmt: skip
 
 

@@ -282,6 +282,7 @@ def test_without_redis_production_counts_in_the_swept_memory_store(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
     config = configuration.ProductionConfig()
     config.REDIS_URL = None
+    config.LOG_FORMAT = "text"  # JSON would take over this test process's log handlers
     app = create_app(config)
     assert app.config["RATELIMIT_STORAGE_URI"] == "campaign-memory://"
     assert isinstance(limiter._storage, SweptMemoryStorage)

@@ -9,6 +9,7 @@ import http.cookiejar
 import logging
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -174,3 +175,42 @@ def test_gunicorn_access_and_error_logs_of_a_whole_flow_hold_no_person(tmp_path)
         assert needle not in error_log
     assert "127.0.0.1" not in access_log
     assert re.search(r"\[\d\d/\w+/\d{4}:\d\d:\d\d:\d\d", access_log)  # times stay readable
+
+
+JSON_CHILD = """
+import sys
+from campaign import create_app
+app = create_app()
+client = app.test_client()
+client.get("/en/confirm/" + sys.argv[1] + "?email=wenjuan%40example.org",
+           headers={"X-Request-ID": "proxy-id-1234"}, base_url="http://127.0.0.1")
+client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"},
+           base_url="http://127.0.0.1")
+"""
+
+
+def test_production_logs_one_json_line_per_request_without_a_person(tmp_path):
+    import json
+
+    from tests.faults.servers import production_env
+
+    token = secrets.token_urlsafe(32)
+    env = production_env(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", "http://127.0.0.1")
+    env.pop("LOG_FORMAT", None)  # production's default
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                   env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", JSON_CHILD, token], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line["logger"] == "campaign.requests"]
+    assert [(r["method"], r["route"], r["status"]) for r in requests] == [
+        ("GET", "/<lang>/confirm/<token>", 404),
+        ("GET", "/healthz", 200),
+    ]
+    first, second = requests
+    assert first["request_id"] == "proxy-id-1234"  # the proxy's id, carried through
+    assert second["request_id"] != "bad id with spaces"
+    assert len(second["request_id"]) == 32
+    assert all(isinstance(r["duration_ms"], float) for r in requests)
+    for needle in (token, "wenjuan", "127.0.0.1", "email="):
+        assert needle not in done.stderr
