@@ -12,13 +12,14 @@ in one place (README, "Security and privacy") and a test can lower them.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import Limiter
 from flask_login import current_user
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
@@ -143,8 +144,7 @@ def retry_after() -> int:
     limit = limiter.current_limit
     if limit is None:
         return 60
-    now = datetime.now(UTC).timestamp()
-    return max(1, int(limit.reset_at - now + 0.999))
+    return max(1, math.ceil(limit.reset_at - datetime.now(UTC).timestamp()))
 
 
 def register(app: Flask) -> None:
@@ -155,8 +155,8 @@ def register(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def too_many(response: Response, error: RateLimitExceeded) -> Response:
-    """Add ``Retry-After`` to the 429 page (the page itself is the error handler's)."""
-    response.headers["Retry-After"] = str(retry_after())
+def too_many(response: Response, wait: int) -> Response:
+    """Add ``Retry-After`` (``wait``, from ``retry_after``) to the 429 page."""
+    response.headers["Retry-After"] = str(wait)
     response.headers["Cache-Control"] = "no-store"
     return response

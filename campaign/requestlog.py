@@ -24,6 +24,8 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 class JsonFormatter(logging.Formatter):
     """A record as one JSON object: time, level, logger, message, and any ``fields``."""
 
+    converter = time.gmtime  # the "Z" below: times in UTC
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
@@ -35,9 +37,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_text or record.exc_info:
             entry["error"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
-
-
-JsonFormatter.converter = time.gmtime
 
 
 def use_json_logs() -> None:

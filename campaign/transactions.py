@@ -80,11 +80,9 @@ def is_conflict(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
     original = exc.orig
-    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if state in CONFLICT_STATES:
-        return True
-    # SQLite past its busy timeout: another writer held the lock for seconds.
-    return "database is locked" in str(original)
+    # (Not SQLite's "database is locked": that comes after a 10 s busy timeout already, and
+    # running a request again would pass gunicorn's timeout; the worker's next pass retries.)
+    return getattr(original, "sqlstate", None) in CONFLICT_STATES
 
 
 def retry_conflicts(work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:

@@ -121,7 +121,7 @@ def register_error_pages(app: Flask) -> None:
 
         wait = limits.retry_after()
         page = render_template("core/too_many.html", minutes=max(1, -(-wait // 60)))
-        return limits.too_many(make_response(page, 429), error)
+        return limits.too_many(make_response(page, 429), wait)
 
     @app.errorhandler(500)
     def _server_error(error: Exception):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -26,7 +25,7 @@ from campaign.extensions import db
 from campaign.jobs import Job
 from campaign.mail.models import OutboxMessage
 from campaign.signatures.models import Submission
-from tests.conftest import PASSWORD, deliver, login, mails, make_user, run_jobs, sign
+from tests.conftest import PASSWORD, deliver, login, mails, make_user, redis_up, run_jobs, sign
 from tests.security.conftest import seeded_instance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,14 +194,6 @@ def test_every_limit_is_documented_with_its_default():
         assert re.search(rf"\| `{name}` \| `{re.escape(default)}` \|", readme), name
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
 CHILD = """
 import json, sys
 from campaign import config as configuration, create_app
@@ -233,7 +224,7 @@ def _child(database: str, storage: str, address: str, prefix: str, seeded: dict)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_with_redis_every_process_shares_the_counters(tmp_path):
     with seeded_instance(tmp_path / "instance") as (app, seeded):
         database = app.config["SQLALCHEMY_DATABASE_URI"]
