@@ -5,6 +5,8 @@ Each can be overridden from the environment (the names below) or on the command 
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 # HOST and PORT, as `make run` uses them.
 bind = os.environ.get("GUNICORN_BIND") or (
@@ -32,3 +34,35 @@ errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # Behind nginx the forwarded headers are the app's business (TRUSTED_PROXIES, ProxyFix).
 forwarded_allow_ips = "127.0.0.1"
+
+# /metrics adds up every worker's request figures from files in this folder
+# (prometheus_client's multiprocess mode). Set before the workers start, emptied at each
+# start, and a dead worker's live figures are dropped when it exits.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(
+        "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),  # noqa: S108
+        f"campaign-metrics-{os.getpid()}",
+    ),
+)
+# Made here too: `--check-config` imports the app without running the hooks below.
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
+
+
+def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn's hook
+    """Start with an empty metrics folder: figures of an earlier run are not ours."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook
+    """Forget a finished worker's gauges (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # noqa: ANN001, ANN201 - gunicorn's hook
+    """Remove the metrics folder when the server stops."""
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

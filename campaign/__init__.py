@@ -27,8 +27,11 @@ def create_app(config: Config | None = None) -> Flask:
     register_security(app)
     register_cli_commands(app)
     register_proxies(app)
+    from campaign import metrics, wakeup
     from campaign.transactions import retry_views
 
+    metrics.register(app)
+    wakeup.register(app)
     retry_views(app)
     return app
 

@@ -137,9 +137,17 @@ class Config:
     # Host names the app answers to (Flask's TRUSTED_HOSTS); other hosts get 400.
     # Production defaults to PUBLIC_URL's host; development accepts any.
     TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
+    # The site's onion service address (http://<56 characters>.onion), when there is one:
+    # pages asked for there link there, and mails add the onion form of their link.
+    ONION_URL = os.environ.get("ONION_URL", "").rstrip("/")
+    # Send Tor Browser the Onion-Location header on every page of the public address.
+    ONION_LOCATION = _bool("ONION_LOCATION", False)
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)
     COUNT_CACHE_SECONDS = _int("COUNT_CACHE_SECONDS", 3)
+    # /metrics answers only a request carrying "Authorization: Bearer <METRICS_TOKEN>";
+    # without a token it answers 404 to everyone.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
     # /readyz fails when no worker has finished a pass for this long.
     WORKER_STALE_SECONDS = _int("WORKER_STALE_SECONDS", 60)
     IP_HASH_RETENTION_DAYS = _int("IP_HASH_RETENTION_DAYS", 30)
@@ -216,6 +224,9 @@ class ProductionConfig(Config):
             )
         if self.TRUSTED_HOSTS is None:
             self.TRUSTED_HOSTS = [url.hostname]
+        onion = urlsplit(self.ONION_URL).hostname if self.ONION_URL else None
+        if onion and onion not in self.TRUSTED_HOSTS:
+            self.TRUSTED_HOSTS.append(onion)
         if os.environ.get("MAIL_BACKEND", self.MAIL_BACKEND) == "console":
             # It prints whole messages, links and addresses included, where logs go.
             raise RuntimeError("MAIL_BACKEND=console is for development; use smtp or file.")

@@ -7,6 +7,8 @@ import hmac
 
 from flask import Flask, Response, current_app, request
 
+from campaign import urls
+
 
 class TokenError(Exception):
     """A link token that is unknown, malformed, for another purpose, or whose record is gone."""
@@ -61,4 +63,12 @@ def register_headers(app: Flask) -> None:
         hsts = app.config.get("HSTS_SECONDS", 0)
         if hsts:
             response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
+        if (
+            app.config.get("ONION_LOCATION")
+            and app.config.get("ONION_URL")
+            and response.mimetype == "text/html"
+            and not urls.on_onion()
+        ):
+            # Tor Browser offers the onion address of the same page (the path only).
+            response.headers["Onion-Location"] = app.config["ONION_URL"].rstrip("/") + request.path
         return response

@@ -1,7 +1,9 @@
 """Absolute links and redirect targets: one rule each.
 
 Every absolute link (mails, packets, QR codes, share links, the CLI) is built on
-``PUBLIC_URL`` and never on the request's ``Host`` header, which a client chooses.
+``PUBLIC_URL`` and never on the request's ``Host`` header, which a client chooses. A page
+asked for on the configured onion address (``ONION_URL``) builds its links on that instead:
+the host is only compared with configuration, never copied.
 Every ``next``/``back`` parameter passes through ``safe_target``.
 """
 
@@ -10,15 +12,38 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 
 # Longest redirect target we follow; longer ones fall back to the default.
 TARGET_MAX_LENGTH = 2000
 
 
 def public_base() -> str:
-    """The configured base URL, without a trailing slash."""
+    """The configured base URL, without a trailing slash: the onion one on the onion."""
+    if has_request_context() and on_onion():
+        return current_app.config["ONION_URL"].rstrip("/")
     return current_app.config["PUBLIC_URL"].rstrip("/")
+
+
+def onion_host() -> str | None:
+    """The host name of ``ONION_URL``, or None when there is no onion service."""
+    url = current_app.config.get("ONION_URL") or ""
+    return urlsplit(url).hostname if url else None
+
+
+def on_onion() -> bool:
+    """Whether this request came to the onion address."""
+    host = onion_host()
+    return host is not None and request.host.split(":", 1)[0].lower() == host
+
+
+def onion_url(endpoint: str, **values: object) -> str | None:
+    """The same link as ``external_url`` on ``ONION_URL``, or None without one (mails)."""
+    if not current_app.config.get("ONION_URL"):
+        return None
+    link = external_url(endpoint, **values)
+    base = public_base()
+    return current_app.config["ONION_URL"].rstrip("/") + link[len(base) :]
 
 
 def external_url(endpoint: str, **values: object) -> str:

@@ -17,7 +17,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from campaign import jobs
+from campaign import jobs, wakeup
 from campaign.extensions import db
 from campaign.mail import outbox
 from campaign.privacy import purge
@@ -116,4 +116,4 @@ class Worker:
                 db.session.remove()
                 done = Pass()
             if not done.busy:
-                time.sleep(interval)
+                wakeup.wait(interval)

@@ -94,7 +94,8 @@ def _clean(app):
         db.session.remove()
     for path in Path(app.config["MAIL_FILE_DIR"]).glob("*"):
         path.unlink()
-    clear_cache()
+    with app.app_context():
+        clear_cache()
 
 
 @pytest.fixture

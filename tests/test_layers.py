@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # Modules that work on a request by nature: views, the campaign page shared by two views,
 # the staff access guard, locale choice, request helpers, the app factory, mail rendering,
-# the cross-site guard and the page cache.
+# the cross-site guard, the page cache, request metrics, the worker's wake-up after a
+# request, and links (which stay on the onion address for a request that came there).
 REQUEST_MODULES = {
     "views", "staff_views", "pages", "access", "i18n", "security", "render", "transactions",
-    "crossorigin", "pagecache", "limits", "requestlog",
+    "crossorigin", "pagecache", "limits", "requestlog", "metrics", "wakeup", "urls",
 }  # fmt: skip
 
 

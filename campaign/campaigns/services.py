@@ -168,6 +168,11 @@ class SigningTarget:
     is_open: bool
     demand_ids: tuple[int, ...]
 
+    @classmethod
+    def load(cls, fields: dict) -> SigningTarget:
+        """Rebuilt from its fields as the page cache keeps them (JSON)."""
+        return cls(fields["id"], fields["is_open"], tuple(fields["demand_ids"]))
+
 
 def signing_target(slug: str) -> SigningTarget | None:
     """The public campaign ``slug`` as the signing form sees it, or None."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from campaign import limits, pagecache
+from campaign import limits, metrics, pagecache
 from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import (
+    SigningTarget,
     archived_campaigns,
     featured_campaign,
     localise,
@@ -68,7 +69,9 @@ def archive():
 def sign(slug: str):
     """Validate the form, record the signature and queue its confirmation mail."""
     # Read every time, so kept as long as a page is (staff changes clear them at once).
-    target = pagecache.remember(("signing", slug), lambda: signing_target(slug))
+    target = pagecache.remember(
+        ("signing", slug), lambda: signing_target(slug), load=SigningTarget.load
+    )
     if target is None:
         abort(404)
     if not target.is_open or pagecache.remember(("paused",), signing_paused):
@@ -97,4 +100,5 @@ def sign(slug: str):
     )
     receive_signature(target.id, data, hash_address(client_address()))
     db.session.commit()
+    metrics.signature_submitted()
     return redirect(url_for("signatures.check_email", slug=slug), code=303)

@@ -19,6 +19,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
+from campaign import redisconn
 from campaign.extensions import db
 from campaign.i18n import (
     LOCALES,
@@ -78,15 +79,7 @@ def readyz():
         checks["worker"] = "never seen"
     elif utcnow() - seen > timedelta(seconds=current_app.config["WORKER_STALE_SECONDS"]):
         checks["worker"] = "not seen recently"
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        import redis
-
-        try:
-            redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping()
-            checks["redis"] = "ok"
-        except redis.RedisError:
-            checks["redis"] = "unreachable"
+    checks["redis"] = redisconn.ping()
     ready = all(value in ("ok", "not configured") for value in checks.values())
     return jsonify(status="ok" if ready else "unavailable", **checks), 200 if ready else 503
 

@@ -27,7 +27,7 @@ from campaign.signatures import counts
 from campaign.signatures.models import Signature, Submission
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
-from campaign.urls import external_url
+from campaign.urls import external_url, onion_url
 
 
 def ask_for_erasure(email: str, locale: str) -> None:
@@ -63,6 +63,9 @@ def request_erasure(email: str, locale: str) -> bool:
             kind="erase",
             link_token=link_token,
             link=external_url("signatures.erase", lang=URL_CODES[locale], token=tokens.PLACEHOLDER),
+            onion_link=onion_url(
+                "signatures.erase", lang=URL_CODES[locale], token=tokens.PLACEHOLDER
+            ),
             days=days,
         )
     return True

@@ -38,7 +38,7 @@ from campaign.signatures import counts
 from campaign.signatures.models import Signature, SignatureDemand, Submission
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
-from campaign.urls import external_url
+from campaign.urls import external_url, onion_url
 
 log = logging.getLogger(__name__)
 
@@ -315,6 +315,9 @@ def _queue_confirmation(
             nothing_new=wanted <= already and known,
             details_only=wanted <= already and not known and sig.state != "unconfirmed",
             link=external_url(
+                "signatures.confirm", lang=URL_CODES[locale], token=tokens.PLACEHOLDER
+            ),
+            onion_link=onion_url(
                 "signatures.confirm", lang=URL_CODES[locale], token=tokens.PLACEHOLDER
             ),
             days=days,
