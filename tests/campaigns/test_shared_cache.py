@@ -34,6 +34,7 @@ def shared(app, monkeypatch):
     yield other
     with other.app_context():
         db.session.remove()
+        db.engine.dispose()  # its PostgreSQL connections, closed now rather than by the GC
     store.flushdb()
     redisconn.reset()
 
