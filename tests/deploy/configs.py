@@ -45,28 +45,34 @@ def nginx_prefix(folder: Path, http: int, https: int, onion: int, apps: tuple[in
     for sub in ("logs", "cache", "snippets", "temp"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     certs = certificate(folder / "certs")
-    snippet = (DEPLOY / "nginx" / "campaign-proxy.conf").read_text()
-    (folder / "snippets" / "campaign-proxy.conf").write_text(snippet)
-    site = substitute(
-        (DEPLOY / "nginx" / "campaign.conf").read_text(),
-        {
-            "127.0.0.1:8001": f"127.0.0.1:{apps[0]}",
-            "127.0.0.1:8002": f"127.0.0.1:{apps[1]}",
-            "listen 80;": f"listen 127.0.0.1:{http};",
-            "listen [::]:80;\n": "",
-            "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
-            "listen [::]:443 ssl http2;\n": "",
-            "listen 127.0.0.1:8080;": f"listen 127.0.0.1:{onion};",
-            "/etc/ssl/campaign/": f"{certs}/",
-            "/var/cache/nginx/campaign": str(folder / "cache"),
-            "/var/log/nginx/": f"{folder / 'logs'}/",
-            "/srv/campaign/app/campaign/static/": f"{ROOT / 'campaign' / 'static'}/",
-            "/etc/nginx/snippets/": f"{folder / 'snippets'}/",
-            "server_name petition.example.org;": "server_name 127.0.0.1;",
-            "https://petition.example.org$request_uri": f"https://127.0.0.1:{https}$request_uri",
-        },
-    )
-    (folder / "campaign.conf").write_text(site)
+    replacements = {
+        "127.0.0.1:8001": f"127.0.0.1:{apps[0]}",
+        "127.0.0.1:8002": f"127.0.0.1:{apps[1]}",
+        "listen 80;": f"listen 127.0.0.1:{http};",
+        "listen [::]:80;\n": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
+        "listen [::]:443 ssl http2;\n": "",
+        "listen 127.0.0.1:8080;": f"listen 127.0.0.1:{onion};",
+        "/etc/ssl/campaign/": f"{certs}/",
+        "/var/cache/nginx/campaign": str(folder / "cache"),
+        "/var/log/nginx/": f"{folder / 'logs'}/",
+        "/srv/campaign/app/campaign/static/": f"{ROOT / 'campaign' / 'static'}/",
+        "/etc/nginx/snippets/": f"{folder / 'snippets'}/",
+        "server_name petition.example.org;": "server_name 127.0.0.1;",
+        "https://petition.example.org$request_uri": f"https://127.0.0.1:{https}$request_uri",
+    }
+    files = {
+        folder / "campaign.conf": DEPLOY / "nginx" / "campaign.conf",
+        folder / "snippets" / "campaign-site.conf": DEPLOY / "nginx" / "campaign-site.conf",
+        folder / "snippets" / "campaign-proxy.conf": DEPLOY / "nginx" / "campaign-proxy.conf",
+    }
+    texts = {target: source.read_text() for target, source in files.items()}
+    unused = [old for old in replacements if not any(old in t for t in texts.values())]
+    assert not unused, f"{unused} no longer occur in deploy/nginx"
+    for target, content in texts.items():
+        for old, new in replacements.items():
+            content = content.replace(old, new)
+        target.write_text(content)
     temp = folder / "temp"
     user = "user root;\n" if os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(
