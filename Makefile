@@ -63,13 +63,15 @@ bench-tools:
 	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
 	  && apt-get install -y -q wrk >/dev/null; } || { echo "bench needs wrk: sudo apt-get install -y wrk"; exit 1; }
 
-# HTTP figures (bench.run), then counts, packets and exports (bench.data): both always run.
+# HTTP figures (bench.run), counts, packets and exports (bench.data), then one app server
+# against two on PostgreSQL and Redis (bench.scaling, skipped without them): all always run.
 bench: setup bench-tools
-	@$(BIN)/python -m bench.run; http=$$?; $(BIN)/python -m bench.data; data=$$?; exit $$((http | data))
+	@$(BIN)/python -m bench.run; http=$$?; $(BIN)/python -m bench.data; data=$$?; \
+	  $(BIN)/python -m bench.scaling; scaling=$$?; exit $$((http | data | scaling))
 
 bench-quick: setup bench-tools
 	@$(BIN)/python -m bench.run --quick; http=$$?; $(BIN)/python -m bench.data --quick; data=$$?; \
-	  exit $$((http | data))
+	  $(BIN)/python -m bench.scaling --quick; scaling=$$?; exit $$((http | data | scaling))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
