@@ -45,3 +45,18 @@ def test_development_links_default_to_host_and_port(monkeypatch):
 def test_unknown_environment_is_refused():
     with pytest.raises(RuntimeError, match="APP_ENV"):
         load_config("staging")
+
+
+def test_every_environment_variable_is_in_the_readme_table():
+    """README's configuration table names every variable the app and gunicorn read."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "campaign" / "config.py").read_text() + (root / "gunicorn.conf.py").read_text()
+    read = set(re.findall(r'(?:environ\.get|environ\.setdefault|_int|_bool|_list)\(\s*"([A-Z_]+)"',
+                          source))  # fmt: skip
+    assert {"DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "WEB_CONCURRENCY"} <= read
+    table = (root / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    assert sorted(read - rows) == []
