@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
 
@@ -69,6 +70,8 @@ def register_headers(app: Flask) -> None:
             and response.mimetype == "text/html"
             and not urls.on_onion()
         ):
-            # Tor Browser offers the onion address of the same page (the path only).
-            response.headers["Onion-Location"] = app.config["ONION_URL"].rstrip("/") + request.path
+            # Tor Browser offers the onion address of the same page: the path only, quoted,
+            # so a path of any bytes (a hostile 404) cannot break the header.
+            path = quote(request.path, safe="/-._~")
+            response.headers["Onion-Location"] = app.config["ONION_URL"].rstrip("/") + path
         return response

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from campaign import config as configs
 from campaign import create_app, pagecache, redisconn
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
+from tests.campaigns.test_page_cache import _retitle
 from tests.conftest import SEED_SLUG, redis_up, sign
 
 PAGE = f"/en/c/{SEED_SLUG}/"
@@ -37,12 +38,6 @@ def shared(app, monkeypatch):
         db.engine.dispose()  # its PostgreSQL connections, closed now rather than by the GC
     store.flushdb()
     redisconn.reset()
-
-
-def _retitle(app, title: str) -> None:
-    with app.app_context():
-        db.session.execute(update(Campaign).values(title=title))
-        db.session.commit()
 
 
 def test_a_page_rendered_by_one_server_is_served_by_the_other(app, client, seeded, shared):

@@ -64,6 +64,13 @@ def test_onion_location_is_sent_only_when_asked(app, client, seeded, onion, monk
     monkeypatch.setitem(app.config, "ONION_LOCATION", True)
     assert client.get(page).headers["Onion-Location"] == f"{ONION}{page}"
     assert client.get(page + "?email=x%40example.org").headers["Onion-Location"] == f"{ONION}{page}"
+    # A hostile path is quoted, not copied into the header.
+    hostile = client.get("/en/no%0d%0aSet-Cookie:%20x=1/\u4e2d")
+    assert hostile.status_code == 404
+    assert hostile.headers["Onion-Location"].startswith(
+        f"{ONION}/en/no%0D%0ASet-Cookie%3A%20x%3D1/"
+    )
+    assert "Set-Cookie" not in hostile.headers
     # Not on the onion itself, and not on JSON answers.
     assert "Onion-Location" not in client.get(page, base_url=f"http://{ONION_HOST}").headers
     assert "Onion-Location" not in client.get(f"/api/v1/campaigns/{SEED_SLUG}").headers
