@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -37,6 +36,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from campaign import requestlog
 from campaign.extensions import db
 
 # Registered on no registry: each scrape builds its own (multiprocess mode needs that).
@@ -162,19 +162,14 @@ def scrape() -> Response:
 
 
 def register(app: Flask) -> None:
-    """The endpoint, and each request's count and time by route rule."""
+    """The endpoint, and each request's count and time by route rule (as it is logged)."""
     app.register_blueprint(bp)
-
-    @app.before_request
-    def _started() -> None:
-        g.metrics_started = time.perf_counter()
 
     @app.after_request
     def _measured(response):  # noqa: ANN001, ANN202
-        started = g.pop("metrics_started", None)
-        if started is not None:
-            # The rule, not the path: bounded, and without the tokens some paths carry.
-            route = request.url_rule.rule if request.url_rule else "unmatched"
+        seconds = requestlog.elapsed()
+        if seconds is not None:
+            route = requestlog.route()
             REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - started)
+            LATENCY.labels(route).observe(seconds)
         return response

@@ -28,7 +28,7 @@ from flask import Response, current_app, make_response
 
 from campaign import redisconn
 
-_pages: dict[Hashable, tuple[float, bytes, str]] = {}
+_pages: dict[Hashable, tuple[float, tuple[str, bytes]]] = {}
 _values: dict[Hashable, tuple[float, object]] = {}
 _lock = threading.Lock()
 # The Redis set naming every key kept there, so ``clear`` deletes them without a SCAN over
@@ -51,62 +51,61 @@ def _name(kind: str, key: Hashable) -> str:
     return redisconn.PREFIX + kind + ":" + ":".join("" if p is None else str(p) for p in parts)
 
 
-def _shared_get(name: str) -> bytes | None:
-    found = redisconn.client()
-    if found is None:
-        raise LookupError(name)
-    try:
-        return found.get(name)
-    except redis.RedisError as error:
-        redisconn.failed(error)
-        raise LookupError(name) from error
+# What ``_get`` returns when nothing fresh is kept (a kept value may itself be None).
+_MISS = object()
 
 
-def _shared_set(name: str, data: bytes, ttl: int) -> None:
-    found = redisconn.client()
-    if found is None:
-        return
-    try:
-        with found.pipeline(transaction=False) as pipe:
-            pipe.set(name, data, ex=ttl)
-            pipe.sadd(_INDEX, name)
-            pipe.execute()
-    except redis.RedisError as error:
-        redisconn.failed(error)
+def _get(name: str, local: dict, key: Hashable, decode: Callable[[bytes], Any]) -> Any:
+    """The kept value: from Redis when it answers, else from this process's ``local``."""
+    store = redisconn.client()
+    if store is not None:
+        try:
+            raw = store.get(name)
+        except redis.RedisError as error:
+            redisconn.failed(error)
+        else:
+            return _MISS if raw is None else decode(raw)
+    hit = local.get(key)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else _MISS
+
+
+def _put(name: str, local: dict, key: Hashable, value: Any, raw: bytes, ttl: int) -> None:
+    """Keep ``value`` for ``ttl`` seconds: as ``raw`` in Redis, else in ``local``."""
+    store = redisconn.client()
+    if store is not None:
+        try:
+            with store.pipeline(transaction=False) as pipe:
+                pipe.set(name, raw, ex=ttl)
+                pipe.sadd(_INDEX, name)
+                pipe.execute()
+            return
+        except redis.RedisError as error:
+            redisconn.failed(error)
+    with _lock:
+        local[key] = (time.monotonic() + ttl, value)
+
+
+def _page(raw: bytes) -> tuple[str, bytes]:
+    content_type, _, body = raw.partition(b"\n")
+    return content_type.decode(), body
 
 
 def serve(key: Hashable, render: Callable[[], object]) -> Response:
     """The response for ``key``: kept bytes while fresh, else ``render()`` (kept if 200)."""
     ttl = seconds()
     name = _name("page", key)
-    now = time.monotonic()
-    try:
-        if ttl <= 0:
-            raise LookupError(name)
-        shared = _shared_get(name)
-        if shared is not None:
-            content_type, _, body = shared.partition(b"\n")
-            response = current_app.response_class(body, content_type=content_type.decode())
-            return _public(response, ttl)
-        local = False
-    except LookupError:
-        local = True
-        hit = _pages.get(key) if ttl > 0 else None
-        if hit is not None and hit[0] > now:
-            response = current_app.response_class(hit[1], content_type=hit[2])
-            return _public(response, ttl)
+    kept = _get(name, _pages, key, _page) if ttl > 0 else _MISS
+    if kept is not _MISS:
+        content_type, body = kept
+        return _public(current_app.response_class(body, content_type=content_type), ttl)
     response = make_response(render())
     if response.status_code != 200 or response.direct_passthrough:
         return response
     # Public pages neither read nor write the session (tested), and a page that sets a
     # cookie is someone's own: it is never kept.
     if ttl > 0 and "Set-Cookie" not in response.headers:
-        body = response.get_data()
-        if local:
-            with _lock:
-                _pages[key] = (now + ttl, body, response.content_type)
-        else:
-            _shared_set(name, response.content_type.encode() + b"\n" + body, ttl)
+        page = (response.content_type, response.get_data())
+        _put(name, _pages, key, page, page[0].encode() + b"\n" + page[1], ttl)
     return _public(response, ttl)
 
 
@@ -123,25 +122,16 @@ def remember(
     if ttl <= 0:
         return compute()
     name = _name("value", key)
-    now = time.monotonic()
-    try:
-        shared = _shared_get(name)
-        if shared is not None:
-            value = json.loads(shared)
-            return load(value) if load is not None and value is not None else value
-        local = False
-    except LookupError:
-        local = True
-        hit = _values.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    value = compute()
-    if local:
-        with _lock:
-            _values[key] = (now + ttl, value)
-    else:
+
+    def decode(raw: bytes) -> Any:
+        value = json.loads(raw)
+        return load(value) if load is not None and value is not None else value
+
+    value = _get(name, _values, key, decode)
+    if value is _MISS:
+        value = compute()
         plain = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
-        _shared_set(name, json.dumps(plain).encode(), ttl)
+        _put(name, _values, key, value, json.dumps(plain).encode(), ttl)
     return value
 
 

@@ -48,6 +48,17 @@ def use_json_logs() -> None:
     root.setLevel(logging.INFO)
 
 
+def route() -> str:
+    """The request's URL rule (``/<lang>/confirm/<token>``): bounded, and never a token."""
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def elapsed() -> float | None:
+    """Seconds since this request began, or None before ``register``'s hook ran."""
+    started = g.get("request_started")
+    return None if started is None else time.perf_counter() - started
+
+
 def register(app: Flask) -> None:
     """Log each request as one structured line, and give it an id."""
 
@@ -59,17 +70,16 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        started = g.get("request_started")
-        if started is None:
+        seconds = elapsed()
+        if seconds is None:
             return response
         response.headers["X-Request-ID"] = g.request_id
-        rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
         fields = {
             "request_id": g.request_id,
             "method": request.method,
-            "route": rule,
+            "route": route(),
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(seconds * 1000, 2),
         }
         log.info("request", extra={"fields": fields})
         return response

@@ -64,14 +64,14 @@ def register_headers(app: Flask) -> None:
         hsts = app.config.get("HSTS_SECONDS", 0)
         if hsts:
             response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
+        onion = urls.onion_base()
         if (
-            app.config.get("ONION_LOCATION")
-            and app.config.get("ONION_URL")
+            onion
+            and app.config.get("ONION_LOCATION")
             and response.mimetype == "text/html"
             and not urls.on_onion()
         ):
             # Tor Browser offers the onion address of the same page: the path only, quoted,
             # so a path of any bytes (a hostile 404) cannot break the header.
-            path = quote(request.path, safe="/-._~")
-            response.headers["Onion-Location"] = app.config["ONION_URL"].rstrip("/") + path
+            response.headers["Onion-Location"] = onion + quote(request.path, safe="/-._~")
         return response

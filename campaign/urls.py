@@ -18,44 +18,45 @@ from flask import current_app, has_request_context, request, url_for
 TARGET_MAX_LENGTH = 2000
 
 
+def onion_base() -> str | None:
+    """``ONION_URL`` without a trailing slash, or None when there is no onion service."""
+    return (current_app.config.get("ONION_URL") or "").rstrip("/") or None
+
+
 def public_base() -> str:
     """The configured base URL, without a trailing slash: the onion one on the onion."""
     if has_request_context() and on_onion():
-        return current_app.config["ONION_URL"].rstrip("/")
+        return onion_base()  # type: ignore[return-value]
     return current_app.config["PUBLIC_URL"].rstrip("/")
-
-
-def onion_host() -> str | None:
-    """The host name of ``ONION_URL``, or None when there is no onion service."""
-    url = current_app.config.get("ONION_URL") or ""
-    return urlsplit(url).hostname if url else None
 
 
 def on_onion() -> bool:
     """Whether this request came to the onion address."""
-    host = onion_host()
-    return host is not None and request.host.split(":", 1)[0].lower() == host
+    base = onion_base()
+    return base is not None and request.host.split(":", 1)[0].lower() == urlsplit(base).hostname
 
 
-def onion_url(endpoint: str, **values: object) -> str | None:
-    """The same link as ``external_url`` on ``ONION_URL``, or None without one (mails)."""
-    if not current_app.config.get("ONION_URL"):
-        return None
-    link = external_url(endpoint, **values)
-    base = public_base()
-    return current_app.config["ONION_URL"].rstrip("/") + link[len(base) :]
-
-
-def external_url(endpoint: str, **values: object) -> str:
-    """An absolute URL for ``endpoint`` on ``PUBLIC_URL`` (in the worker and CLI too)."""
+def _path(endpoint: str, values: dict) -> str:
+    """The path of ``endpoint`` on this site, in a request or not (the worker, the CLI)."""
     if has_request_context():
-        return public_base() + url_for(endpoint, **values)
+        return url_for(endpoint, **values)
     # Outside a request Flask needs SERVER_NAME, which would also make the app refuse
     # every other host name: bind the URL map to PUBLIC_URL for this one link instead.
     base = urlsplit(public_base())
     adapter = current_app.url_map.bind(base.netloc, url_scheme=base.scheme or "http")
     current_app.inject_url_defaults(endpoint, values)
-    return public_base() + adapter.build(endpoint, values)
+    return adapter.build(endpoint, values)
+
+
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute URL for ``endpoint`` on ``PUBLIC_URL`` (in the worker and CLI too)."""
+    return public_base() + _path(endpoint, values)
+
+
+def onion_url(endpoint: str, **values: object) -> str | None:
+    """The same link as ``external_url`` on ``ONION_URL``, or None without one (mails)."""
+    base = onion_base()
+    return None if base is None else base + _path(endpoint, values)
 
 
 def safe_target(target: str | None, default: str, prefix: str = "/") -> str:

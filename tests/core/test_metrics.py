@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from campaign.worker import Worker
 from tests.conftest import SEED_SLUG, confirm, confirm_link, free_port, mails, sign
-from tests.faults.servers import ROOT, production_env, wait_until_up
+from tests.faults.servers import get, production_env, served, wait_until_up
 
 TOKEN = "metrics-token-for-tests"  # noqa: S105
 
@@ -94,18 +91,10 @@ def test_the_platform_state_comes_from_the_database(app, client, seeded, scraper
     assert _value(text, "campaign_outbox_oldest_due_seconds") == 0
     assert 0 <= _value(text, "campaign_worker_seen_seconds_ago") < 60
     confirm(client, confirm_link(mails(app)[-1]))
+    client.post("/en/privacy/erase", data={"email": "someone@example.org"})
     text = client.get("/metrics", headers=scraper).get_data(as_text=True)
     assert _value(text, "campaign_signatures", state="confirmed") == 1
-
-
-def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers=headers or {})
-        answer = connection.getresponse()
-        return answer.status, answer.read().decode()
-    finally:
-        connection.close()
+    assert _value(text, "campaign_jobs", kind="erasure_request", state="queued") == 1
 
 
 def test_under_gunicorn_every_worker_is_added_up(tmp_path):
@@ -119,32 +108,30 @@ def test_under_gunicorn_every_worker_is_added_up(tmp_path):
                          PROMETHEUS_MULTIPROC_DIR=str(folder))  # fmt: skip
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"left by an earlier run")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = served(env)
     try:
         wait_until_up(port)
         # Each worker is replaced after five requests, so these are answered by at least
         # eight processes, whichever worker the kernel hands each connection to.
         for _ in range(4):
             with ThreadPoolExecutor(9) as pool:
-                statuses = list(pool.map(lambda _: _get(port, "/healthz")[0], range(9)))
+                statuses = list(pool.map(lambda _: get(port, "/healthz")[0], range(9)))
             assert statuses == [200] * 9
         pids = {path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}
-        scrapes = [_get(port, "/metrics", {"Authorization": f"Bearer {TOKEN}"}) for _ in range(6)]
+        scrapes = [get(port, "/metrics", {"Authorization": f"Bearer {TOKEN}"}) for _ in range(6)]
     finally:
         server.terminate()
         server.wait(20)
     assert "1" not in pids  # the earlier run's file was cleared at start
     assert len(pids) >= 8
-    served = set()
-    for status, text in scrapes:
+    totals = set()
+    for status, body in scrapes:
         assert status == 200
+        text = body.decode()
         assert _value(text, "campaign_database_up") == 0  # this database was never migrated
-        served.add(_value(text, "campaign_http_requests_total", route="/healthz",
+        totals.add(_value(text, "campaign_http_requests_total", route="/healthz",
                           method="GET", status="200"))  # fmt: skip
     # The same total from every scrape, and it holds the 36 (and wait_until_up's checks).
-    assert len(served) == 1
-    assert served.pop() >= 36
+    assert len(totals) == 1
+    assert totals.pop() >= 36
     assert not folder.exists()  # removed when the server stopped

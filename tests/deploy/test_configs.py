@@ -7,7 +7,6 @@ import http.client
 import shutil
 import ssl
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from tests.conftest import free_port
 from tests.deploy.configs import (
     DEPLOY,
     ONION_HOST,
-    ROOT,
     check_nginx,
     nginx,
     nginx_binary,
@@ -26,7 +24,7 @@ from tests.deploy.configs import (
     substitute,
     systemd_units,
 )
-from tests.faults.servers import production_env, wait_until_up
+from tests.faults.servers import prepare, production_env, served, wait_until_up
 from tests.test_deploy import fresh_postgres  # noqa: F401 - a fixture
 
 needs_nginx = pytest.mark.skipif(
@@ -111,16 +109,10 @@ def test_nginx_in_front_of_an_app_server(tmp_path):
         tmp_path, database, f"https://127.0.0.1:{https_port}", HOST="127.0.0.1",
         PORT=str(app1), WEB_CONCURRENCY="2", TRUSTED_PROXIES="1", COUNT_CACHE_SECONDS="3",
         GUNICORN_ACCESS_LOG="/dev/null", ONION_URL=f"http://{ONION_HOST}",
-        METRICS_TOKEN="scrape-token", TRUSTED_HOSTS="127.0.0.1",
+        METRICS_TOKEN="scrape-token", TRUSTED_HOSTS="127.0.0.1", ONION_LOCATION="true",
     )  # fmt: skip
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for step in (["db", "upgrade"], ["campaign", "seed"]):
-        done = subprocess.run([*flask, *step], cwd=ROOT, env=env, capture_output=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    prepare(env)
+    server = served(env)
     try:
         wait_until_up(app1)
         with nginx(prefix, https_port):
@@ -169,6 +161,9 @@ def test_nginx_in_front_of_an_app_server(tmp_path):
                                              headers={"Host": ONION_HOST})  # fmt: skip
             assert status == 200
             assert "Onion-Location" not in headers
+            # The public address tells Tor Browser where the same page is on the onion.
+            public = _request(https_port, "GET", "/en/privacy")[1]
+            assert public["Onion-Location"] == f"http://{ONION_HOST}/en/privacy"
     finally:
         server.terminate()
         server.wait(20)
@@ -181,10 +176,7 @@ def test_a_backup_restores_into_an_empty_database(tmp_path, fresh_postgres):  # 
     if shutil.which("pg_dump") is None:
         pytest.skip("needs pg_dump")
     env = production_env(tmp_path, fresh_postgres, "http://127.0.0.1")
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for step in (["db", "upgrade"], ["campaign", "seed"]):
-        done = subprocess.run([*flask, *step], cwd=ROOT, env=env, capture_output=True, timeout=120)
-        assert done.returncode == 0, done.stderr
+    prepare(env)
     engine = create_engine(fresh_postgres)
 
     def contents(url: str) -> tuple:

@@ -123,3 +123,32 @@ def post_form(port: int, path: str, data: dict, timeout: float = 10) -> int | No
         return None
     finally:
         connection.close()
+
+
+# `make serve`'s gunicorn: the project's gunicorn.conf.py, HOST and PORT from the env.
+AS_SERVED = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+
+def served(env: dict[str, str], output: int | object = subprocess.DEVNULL) -> subprocess.Popen:
+    """gunicorn started as `make serve` starts it (``output``: a file or DEVNULL)."""
+    return subprocess.Popen(AS_SERVED, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def prepare(env: dict[str, str], *steps: list[str], stdin: str = "") -> None:
+    """`make db`'s migrations and seed on ``env``'s database, then any further commands."""
+    for step in (["db", "upgrade"], ["campaign", "seed"], *steps):
+        done = subprocess.run([*FLASK, *step], cwd=ROOT, env=env, input=stdin,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+
+def get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes]:
+    """GET ``path`` on ``port``: the status and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()

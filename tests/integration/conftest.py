@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import free_port, redis_up
 from tests.deploy.configs import nginx, nginx_binary, nginx_prefix
-from tests.faults.servers import ROOT, production_env, wait_until_up
+from tests.faults.servers import FLASK, ROOT, prepare, production_env, served, wait_until_up
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # A Redis database number of its own: the unit tests use 13.
@@ -69,7 +68,7 @@ class Cluster:
         # The child keeps its own descriptor of the log; ours closes at once.
         with (self.folder / f"worker-{len(self.workers)}.log").open("wb") as log:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.2"],
+                [*FLASK, "worker", "--interval", "0.2"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.workers.append(worker)
@@ -89,10 +88,7 @@ class Cluster:
         """An app server with `make serve`'s gunicorn configuration on ``port``."""
         env = dict(self.env, PORT=str(port), HOST="127.0.0.1")
         with (self.folder / f"gunicorn-{port}.log").open("wb") as log:
-            self.servers[port] = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            self.servers[port] = served(env, log)
         wait_until_up(port)
 
 
@@ -129,12 +125,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         LIMIT_ERASE_PER_ADDRESS="3 per hour", LIMIT_ERASE_PER_MAILBOX="100 per hour",
         CONFIRM_MAIL_INTERVAL_SECONDS="0",
     )  # fmt: skip
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for step in (["db", "upgrade"], ["campaign", "seed"],
-                 ["users", "create", STAFF[0], "--role", "organiser"]):  # fmt: skip
-        done = subprocess.run([*flask, *step], cwd=ROOT, env=env, input=STAFF[1] + "\n",
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert done.returncode == 0, done.stderr
+    prepare(env, ["users", "create", STAFF[0], "--role", "organiser"], stdin=STAFF[1] + "\n")
     found = Cluster(folder, env, database, (app1, app2), https, http)
     prefix = nginx_prefix(folder / "nginx", http, https, onion, (app1, app2))
     try:
