@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from campaign.campaigns.seed import load_campaign_file
+from campaign.campaigns.seed import load_seed
 from campaign.extensions import db
 from campaign.mail import outbox
 from campaign.privacy import purge
@@ -34,16 +34,22 @@ def campaign_group() -> None:
 
 @campaign_group.command("seed")
 def seed() -> None:
-    """Load the seed campaign if it is absent (never overwrites edits)."""
+    """Load the seed campaign if absent, and its translations where none are written."""
     from campaign.deploylock import deploy_lock
     from campaign.visits.services import load_seed_visit
 
     with deploy_lock(db.engine):  # a second server starting now waits, then finds it
-        campaign, created = load_campaign_file()
+        loaded = load_seed()
+        campaign = loaded.campaign
         visit, visit_created = load_seed_visit(campaign)
         db.session.commit()
-    verb = "Loaded" if created else "Already present:"
+    verb = "Loaded" if loaded.created else "Already present:"
     click.echo(f"{verb} campaign {campaign.slug!r} with {len(campaign.demands)} demands.")
+    if loaded.translated and not loaded.created:
+        from campaign import pagecache
+
+        pagecache.clear()  # pages shown in the original language until now
+        click.echo(f"Added {loaded.translated} translated texts where none were written.")
     verb = "Loaded" if visit_created else "Already present:"
     click.echo(f"{verb} visit {visit.slug!r} addressed to {len(visit.officials)} officials.")
 

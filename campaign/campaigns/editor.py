@@ -170,6 +170,13 @@ def delete_demand(demand: Demand, actor: object) -> None:
         d.position = position
 
 
+def _set_translated(translation, name: str, value: str) -> None:  # noqa: ANN001
+    """Store an organiser's field; a changed one is no longer the platform's translation."""
+    if (getattr(translation, name) or "") != value:
+        setattr(translation, name, value)
+        translation.mark(name, False)
+
+
 def save_translation(
     campaign: Campaign,
     locale: str,
@@ -185,13 +192,13 @@ def save_translation(
         tr = CampaignTranslation(locale=locale)
         campaign.translations.append(tr)
     for name in ("title", "body", "footnotes", "media_contacts", "outcome"):
-        setattr(tr, name, (fields.get(name) or "").strip())
+        _set_translated(tr, name, (fields.get(name) or "").strip())
     for demand in campaign.demands:
         values = demand_fields.get(demand.id, {})
         dtr = next((t for t in demand.translations if t.locale == locale), None)
         if dtr is None:
             dtr = DemandTranslation(locale=locale)
             demand.translations.append(dtr)
-        dtr.title = (values.get("title") or "").strip()
-        dtr.text = (values.get("text") or "").strip()
+        _set_translated(dtr, "title", (values.get("title") or "").strip())
+        _set_translated(dtr, "text", (values.get("text") or "").strip())
     audit.record(actor, "campaign", campaign.id, "translate", locale=locale)

@@ -23,6 +23,25 @@ CAMPAIGN_STATES = ("draft", "open", "closed", "archived")
 PUBLIC_STATES = ("open", "closed", "archived")
 
 
+class PlatformFields:
+    """Which of a translation's fields the platform wrote (its seed translations), so the
+    page can say so; an organiser's edit of a field takes it off the list."""
+
+    # Field names separated by spaces.
+    platform_fields: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    def by_platform(self, name: str) -> bool:
+        """Whether field ``name`` holds the platform's translation."""
+        return name in (self.platform_fields or "").split()
+
+    def mark(self, name: str, by_platform: bool) -> None:
+        """Record who wrote field ``name``: the platform, or (``False``) the organiser."""
+        names = [n for n in (self.platform_fields or "").split() if n != name]
+        if by_platform:
+            names.append(name)
+        self.platform_fields = " ".join(sorted(names))
+
+
 class Campaign(db.Model):
     """A published statement that supporters sign, demand by demand."""
 
@@ -63,7 +82,7 @@ class Campaign(db.Model):
         return self.state == "open"
 
 
-class CampaignTranslation(db.Model):
+class CampaignTranslation(PlatformFields, db.Model):
     """A campaign's title and texts in one other locale; empty fields fall back."""
 
     __tablename__ = "campaign_translations"
@@ -99,7 +118,7 @@ class Demand(db.Model):
     translations: Mapped[list[DemandTranslation]] = relationship(cascade="all, delete-orphan")
 
 
-class DemandTranslation(db.Model):
+class DemandTranslation(PlatformFields, db.Model):
     """A demand's title and text in one other locale; empty fields fall back."""
 
     __tablename__ = "demand_translations"

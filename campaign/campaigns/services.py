@@ -37,6 +37,8 @@ class CampaignView:
     demands: list[DemandView] = field(default_factory=list)
     # Parts shown in the original language because no translation exists yet.
     untranslated: bool = False
+    # Parts shown in the platform's translation, not the organisation's own.
+    by_platform: bool = False
 
     @property
     def slug(self) -> str:
@@ -104,25 +106,28 @@ def open_campaigns() -> list[Campaign]:
     )
 
 
-def _pick(original: str, translations: list, locale: str, attr: str) -> tuple[str, bool]:
-    """The translated ``attr`` for ``locale`` and whether it was translated."""
+def _pick(original: str, translations: list, locale: str, attr: str) -> tuple[str, bool, bool]:
+    """The translated ``attr`` for ``locale``, whether it was translated, and whether the
+    translation is the platform's rather than the organiser's."""
     for tr in translations:
         if tr.locale == locale and getattr(tr, attr):
-            return getattr(tr, attr), True
-    return original, False
+            return getattr(tr, attr), True, tr.by_platform(attr)
+    return original, False, False
 
 
 def localise(campaign: Campaign, locale: str) -> CampaignView:
     """Build the view of ``campaign`` in ``locale``, falling back to the original text."""
     same = locale == campaign.source_locale
     untranslated = False
+    by_platform = False
 
     def pick(original: str, translations: list, attr: str) -> str:
-        nonlocal untranslated
+        nonlocal untranslated, by_platform
         if same or not original:
             return original
-        value, ok = _pick(original, translations, locale, attr)
+        value, ok, platform = _pick(original, translations, locale, attr)
         untranslated = untranslated or not ok
+        by_platform = by_platform or platform
         return value
 
     title = pick(campaign.title, campaign.translations, "title")
@@ -152,6 +157,7 @@ def localise(campaign: Campaign, locale: str) -> CampaignView:
         outcome=render_markdown(outcome),
         demands=demands,
         untranslated=untranslated,
+        by_platform=by_platform,
     )
 
 

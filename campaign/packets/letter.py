@@ -327,7 +327,9 @@ def _cover_letter(
         if line.strip():
             pw.line(line.strip(), size=10.5)
     pw.space(14)
-    pw.paragraph("<b>" + markup(_("Regarding: %(visit)s", visit=visit.title), fonts) + "</b>")
+    pw.paragraph(
+        "<b>" + markup(_("Regarding: %(visit)s", visit=visit.subject_for(locale)), fonts) + "</b>"
+    )
     pw.text(official.salutation or _("Dear %(name)s,", name=official.name))
     letter = render_markdown(visit.letter_for(locale))
     for kind, block in html_blocks(letter, fonts):

@@ -106,6 +106,18 @@ class VisitForm(FlaskForm):
             raise ValidationError(_l("Choose at least one official."))
 
     demand_ids = CheckboxListField(_l("Demands included"), coerce=int)
+    subject_en = StringField(
+        _l("Subject of the English letter (empty: the visit's title)"),
+        validators=[Length(max=200), CleanText()],
+    )
+    subject_zh_Hans = StringField(
+        _l("Subject of the Simplified Chinese letter (empty: the visit's title)"),
+        validators=[Length(max=200), CleanText()],
+    )
+    subject_zh_Hant = StringField(
+        _l("Subject of the Traditional Chinese letter (empty: the visit's title)"),
+        validators=[Length(max=200), CleanText()],
+    )
     letter_en = TextAreaField(
         _l("Cover letter in English (Markdown)"),
         validators=[Length(max=20_000), CleanText(multiline=True)],

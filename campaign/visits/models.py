@@ -105,6 +105,13 @@ class Visit(db.Model):
         texts = {letter.locale: letter.body for letter in self.letters if letter.body.strip()}
         return texts.get(locale) or texts.get("en") or next(iter(texts.values()), "")
 
+    def subject_for(self, locale: str) -> str:
+        """The letter's subject in ``locale``: its own if written, else the visit's title."""
+        for letter in self.letters:
+            if letter.locale == locale and letter.subject.strip():
+                return letter.subject
+        return self.title
+
 
 class VisitLetter(db.Model):
     """A visit's cover letter in one language (Markdown, sanitised when rendered)."""
@@ -115,4 +122,6 @@ class VisitLetter(db.Model):
         ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
     )
     locale: Mapped[str] = mapped_column(String(10), primary_key=True)
+    # The visit's title in this language, the letter's "Regarding:" line.
+    subject: Mapped[str] = mapped_column(String(200), default="", server_default="")
     body: Mapped[str] = mapped_column(Text, default="")

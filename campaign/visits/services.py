@@ -45,11 +45,16 @@ class VisitFields:
     official_ids: list[int] = field(default_factory=list)
     demand_ids: list[int] = field(default_factory=list)
     letters: dict[str, str] = field(default_factory=dict)
+    subjects: dict[str, str] = field(default_factory=dict)
 
 
-def default_letter(locale: str, organisation: str, visit_title: str) -> str:
-    """The cover-letter template a new visit starts from, in ``locale`` (Markdown)."""
+def default_letter(locale: str, organisation: str, visit_title: str | None = None) -> str:
+    """The cover-letter template a new visit starts from, in ``locale`` (Markdown).
+
+    Without a title the letter says "this visit", in the letter's language.
+    """
     with force_locale(locale):
+        visit_title = visit_title or _("this visit")
         return _(
             "We write on behalf of %(organisation)s and the supporters named in this packet "
             "ahead of %(visit)s.\n\n"
@@ -115,10 +120,11 @@ def save_visit(visit: Visit | None, data: VisitFields, actor) -> Visit:  # noqa:
     current = {letter.locale: letter for letter in visit.letters}
     for locale in LETTER_LOCALES:
         body = data.letters.get(locale, "").strip()
+        subject = data.subjects.get(locale, "").strip()
         if locale in current:
-            current[locale].body = body
-        elif body:
-            visit.letters.append(VisitLetter(locale=locale, body=body))
+            current[locale].body, current[locale].subject = body, subject
+        elif body or subject:
+            visit.letters.append(VisitLetter(locale=locale, body=body, subject=subject))
     db.session.add(visit)
     db.session.flush()
     audit.record(actor, "visit", visit.id, "create" if created else "edit", "",
@@ -168,8 +174,11 @@ def load_seed_visit(campaign: Campaign, path: Path = SEED_FILE) -> tuple[Visit, 
         officials=officials,
         demands=list(db.session.scalars(select(Demand).where(Demand.campaign_id == campaign.id))),
     )
+    subjects = data.get("subjects", {})
     for locale, body in data.get("letters", {}).items():
-        visit.letters.append(VisitLetter(locale=locale, body=body.strip()))
+        visit.letters.append(
+            VisitLetter(locale=locale, body=body.strip(), subject=subjects.get(locale, ""))
+        )
     db.session.add(visit)
     db.session.flush()
     return visit, True

@@ -124,6 +124,7 @@ def _fields(form: VisitForm) -> services.VisitFields:
         official_ids=form.official_ids.data or [],
         demand_ids=form.demand_ids.data or [],
         letters={loc: getattr(form, f"letter_{loc}").data or "" for loc in LETTER_LOCALES},
+        subjects={loc: getattr(form, f"subject_{loc}").data or "" for loc in LETTER_LOCALES},
     )
 
 
@@ -142,17 +143,15 @@ def visit(visit_id: int | None = None):
             form.official_ids.data = [o.id for o in obj.officials]
             form.demand_ids.data = [d.id for d in obj.demands]
             for loc in LETTER_LOCALES:
-                getattr(form, f"letter_{loc}").data = next(
-                    (letter.body for letter in obj.letters if letter.locale == loc), ""
-                )
+                letter = next((x for x in obj.letters if x.locale == loc), None)
+                getattr(form, f"letter_{loc}").data = letter.body if letter else ""
+                getattr(form, f"subject_{loc}").data = letter.subject if letter else ""
         else:
             first = form.campaign_id.choices[0] if form.campaign_id.choices else None
             campaign = db.session.get(Campaign, first.value) if first else None
             org = campaign.organisation if campaign else ""
             for loc in LETTER_LOCALES:
-                getattr(form, f"letter_{loc}").data = services.default_letter(
-                    loc, org, _("this visit")
-                )
+                getattr(form, f"letter_{loc}").data = services.default_letter(loc, org)
     if form.validate_on_submit():
         try:
             obj = services.save_visit(obj, _fields(form), current_user)

@@ -60,11 +60,16 @@ def test_country_list_is_complete_and_localised(client, seeded, lang, country):
     assert country in select
 
 
-def test_untranslated_text_falls_back_with_a_note(client, seeded):
+def test_untranslated_text_falls_back_with_a_note(client, seeded, app):
+    with app.app_context():
+        campaign = db.session.scalar(db.select(Campaign))
+        next(t for t in campaign.translations if t.locale == "zh_Hans").body = ""
+        db.session.commit()
     html = client.get("/zh-hans/").get_data(as_text=True)
     assert "美国必须兑现以人权为对华政策指导原则的承诺" in html  # translated title
     assert "In a speech before the United Nations" in html  # untranslated body
-    assert 'class="note"' in html
+    assert "have not been translated yet" not in html  # the note is in Chinese
+    assert "本声明的部分内容尚未翻译" in html
     english = client.get("/en/").get_data(as_text=True)
     assert 'class="note"' not in english
 

@@ -121,6 +121,21 @@ def test_chinese_letter_has_chinese_text_and_no_pinyin(app, visit_id):
         assert re.search(rf"第 1\s*页，共 {packet.pages} 页", text)
         assert "陈美华" not in text
         assert "陳美華" not in text
+        assert "事由：Test visit" in text  # no subject written: the visit's title
+
+
+def test_chinese_letter_names_the_visit_in_chinese(app, visit_id):
+    from campaign.visits.models import VisitLetter
+
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        visit.letters.append(VisitLetter(locale="zh_Hans", subject="测试访问", body="致函。"))
+        db.session.commit()
+        build = _build(app, visit_id)
+        zh = pdf_text((_files(app, _packet(build, "zh_Hans")) / "letter.pdf").read_bytes())
+        en = pdf_text((_files(app, _packet(build, "en")) / "letter.pdf").read_bytes())
+        assert "事由：测试访问" in zh and "致函。" in zh
+        assert "Regarding: Test visit" in en
 
 
 def test_manifest_hashes_match_files_and_zip(app, visit_id):
@@ -316,6 +331,10 @@ def test_seed_loads_the_sample_visit_once(app, runner):
         assert "2201 C Street NW" in titles["Secretary of State"].address
         assert len(visit.demands) == 7
         assert {letter.locale for letter in visit.letters} == {"en", "zh_Hans", "zh_Hant"}
+        assert visit.subject_for("zh_Hant") == "胡錦濤主席對美國進行國事訪問"
+        # The Chinese letters carry the whole English letter, quotation included.
+        assert "挺身捍衛他人的自由" in visit.letter_for("zh_Hant")
+        assert "挺身捍卫他人的自由" in visit.letter_for("zh_Hans")
 
 
 def test_embedded_truetype_font_when_configured(app, visit_id, tmp_path, monkeypatch):

@@ -115,6 +115,24 @@ def test_new_visit_form_is_prefilled_with_letter_templates(app, seeded, staff):
     page = staff.get("/staff/visits/new").get_data(as_text=True)
     assert "We write on behalf of Chinese Human Rights Defenders" in page
     assert "我们谨代表" in page or "谨代表" in page
+    # The letter names the visit in its own language, whatever the organiser's.
+    assert "本次访问" in page and "本次訪問" in page
+    assert "this visit" in page
+
+
+def test_each_letter_has_its_own_subject(app, seeded, staff):
+    _post(staff, "/staff/officials/new", OFFICIAL)
+    form = _visit_form(_official_id(app), _campaign_id(app), subject_zh_Hans="国事访问",
+                       letter_zh_Hans="我们谨致函。", subject_zh_Hant="")  # fmt: skip
+    assert _post(staff, "/staff/visits/new", form).status_code == 303
+    with app.app_context():
+        visit = db.session.scalar(select(Visit).where(Visit.slug == "state-visit-2027"))
+        assert visit.subject_for("zh_Hans") == "国事访问"
+        assert visit.subject_for("zh_Hant") == "State visit"  # none written: the title
+        assert visit.subject_for("en") == "State visit"
+        visit_id = visit.id
+    page = staff.get(f"/staff/visits/{visit_id}").get_data(as_text=True)
+    assert 'value="国事访问"' in page
 
 
 def test_visit_create_defaults_to_all_demands_and_can_narrow(app, seeded, staff):
