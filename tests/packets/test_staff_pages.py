@@ -116,7 +116,8 @@ def test_new_visit_form_is_prefilled_with_letter_templates(app, seeded, staff):
     assert "We write on behalf of Chinese Human Rights Defenders" in page
     assert "我们谨代表" in page or "谨代表" in page
     # The letter names the visit in its own language, whatever the organiser's.
-    assert "本次访问" in page and "本次訪問" in page
+    assert "本次访问" in page
+    assert "本次訪問" in page
     assert "this visit" in page
 
 
