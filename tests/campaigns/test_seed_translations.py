@@ -38,8 +38,13 @@ def test_the_whole_statement_reads_in_chinese(client, seeded, lang, expected):
     for phrase in expected:
         assert phrase in text, phrase
     # Body, footnotes, contacts and all seven recommendations: no English paragraph left.
-    english_only = ("In a speech before", "Perry Link, “China", "International Director",
-                    "Continue to make strong", "Resume the U.S.-China Human Rights Dialogue")  # fmt: skip
+    english_only = (
+        "In a speech before",
+        "Perry Link, “China",
+        "International Director",
+        "Continue to make strong",
+        "Resume the U.S.-China Human Rights Dialogue",
+    )
     for english in english_only:
         assert english not in text, english
     assert "not been translated" not in html
