@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export HOST PORT
 
-.PHONY: run serve test test-integration test-pg lint fmt bench bench-quick bench-tools i18n-extract i18n-update i18n-compile setup db clean
+.PHONY: run serve test test-browser test-integration test-pg lint fmt bench bench-quick bench-tools i18n-extract i18n-update i18n-compile setup db clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -44,6 +44,11 @@ serve: db
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Chromium (Debian's package, /usr/bin/chromium) through Playwright: journeys, accessibility
+# and the README's screenshots (docs/screenshots/). .ci/run installs Chromium when missing.
+test-browser: setup
+	CAMPAIGN_BROWSER=1 $(BIN)/python -m pytest -q tests/browser
 
 # nginx, two app servers and two workers on this machine's PostgreSQL and Redis (.ci/run).
 test-integration: setup

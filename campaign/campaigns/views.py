@@ -80,6 +80,9 @@ def sign(slug: str):
             return render_template("signatures/closed.html", view=view), 409
         return render_template("signatures/paused.html", view=view), 503
     form = sign_form(target.demand_ids, formdata=request.form)
+    if request.form.get("relang"):
+        # The form shown again in the language of this URL, as typed: nothing is stored.
+        return render_campaign_page(public_campaign(slug), form)
     if not form.validate():
         return render_campaign_page(public_campaign(slug), form, status=422)
     if form.website.data:

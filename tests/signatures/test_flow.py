@@ -185,3 +185,43 @@ def test_network_address_is_stored_only_as_a_keyed_hash(client, app, seeded):
         assert sig.ip_hash == hash_address("127.0.0.1")
         # Keyed: not the plain hash anyone could compute from the address.
         assert sig.ip_hash != hashlib.sha256(b"127.0.0.1").hexdigest()
+
+
+def test_switching_language_keeps_what_was_typed_and_stores_nothing(client, seeded, app):
+    from campaign.signatures.models import Signature, Submission
+
+    first, second = seeded["demand_ids"][:2]
+    response = sign(client, seeded, lang="zh-hant", relang="1", name="王小明",
+                    email="wang@example.org", comment="支持", demands=[str(first), str(second)],
+                    updates="y")  # fmt: skip
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-Hant">' in html
+    assert 'value="王小明"' in html
+    assert 'value="wang@example.org"' in html
+    assert re.search(r">\s*支持</textarea>", html)
+    assert f'id="demands-{first}" value="{first}" checked' in html
+    assert f'id="demands-{seeded["demand_ids"][2]}" value="{seeded["demand_ids"][2]}">' in html
+    assert "error-summary" not in html  # not checked yet: the supporter has not finished
+    assert re.search(r'<input checked id="updates"|id="updates"[^>]*checked', html)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Submission.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(Signature.id))) == 0
+    # The buttons lead to the other two languages, after "Sign" (Enter still signs).
+    assert html.index('name="relang"') > html.index(">簽署</button>")
+    assert f'formaction="/en/c/{seeded["slug"]}/sign#sign"' in html
+    assert f'formaction="/zh-hans/c/{seeded["slug"]}/sign#sign"' in html
+
+
+def test_a_wrong_form_takes_focus_to_the_error_summary(client, seeded):
+    html = sign(client, seeded, email="not an address").get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary"[^>]*>', html).group(0)
+    assert "autofocus" in summary
+    # A #fragment in the form's address would stop the browser from honouring autofocus.
+    assert f'<form method="post" action="/en/c/{SEED_SLUG}/sign" ' in html
+    assert 'tabindex="-1"' in summary
+    assert re.search(
+        r'id="email"[^>]*aria-describedby="[^"]*email-error|aria-describedby="[^"]*email-error[^>]*id="email"',
+        html,
+    )
+    assert 'id="email-error"' in html

@@ -1,0 +1,98 @@
+"""What a supporter, a moderator and an organiser do in the browser, shared by the
+journeys, the accessibility checks and the screenshots."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PASSWORD, STAFF, Site
+
+SIGN_BUTTON = "#sign form button[type=submit]:not([name=relang])"
+
+
+def new_address() -> str:
+    """A mailbox nobody has used on the site yet."""
+    return f"supporter-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def counts(page: Page) -> dict[int, int]:
+    """The supporters shown under each demand, by position."""
+    found = {}
+    for item in page.locator("ol.demands > li").all():
+        position = int(item.get_attribute("id").removeprefix("demand-"))
+        figure = item.locator("p.count strong").inner_text()
+        found[position] = int(re.sub(r"\D", "", figure))
+    return found
+
+
+def fill_form(page: Page, positions: tuple[int, ...], name: str, address: str,
+              country: str = "CN", comment: str = "", named: bool = True) -> None:  # fmt: skip
+    """Tick ``positions`` and type the supporter's details into the signing form."""
+    boxes = page.locator("#demands-fieldset input[type=checkbox]")
+    for index in range(boxes.count()):
+        boxes.nth(index).set_checked(index + 1 in positions)  # all are ticked at first
+    page.locator("#name").fill(name)
+    page.locator("#email").fill(address)
+    page.locator("#country").select_option(country)
+    if comment:
+        page.locator("#comment").fill(comment)
+    if named:
+        page.locator("#name_in_letters").check()
+
+
+def sign(page: Page, site: Site, lang: str, positions: tuple[int, ...] = (1, 2),
+         name: str = "Li Ming", address: str | None = None, comment: str = "") -> str:  # fmt: skip
+    """Sign on the campaign page in ``lang``; the address used."""
+    address = address or new_address()
+    page.goto(site.url(f"/{lang}/c/{site.slug}/"))
+    fill_form(page, positions, name, address, comment=comment)
+    page.locator(SIGN_BUTTON).click()
+    expect(page).to_have_url(re.compile(r"/check-email"))
+    return address
+
+
+def confirm(page: Page, site: Site, address: str) -> None:
+    """Open the confirmation mail's link and press its button: the thank-you page."""
+    link = site.link_in(site.wait_for_mail(address), "confirm")
+    page.goto(link)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    # The thank-you page has no form: the confirmation went through.
+    expect(page.locator("main form")).to_have_count(0)
+    assert "/confirm/" in page.url
+
+
+def wait_for_counts(page: Page, site: Site, lang: str, expected: dict[int, int]) -> dict:
+    """Reload the campaign page until the demands show ``expected`` (the worker counts)."""
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(site.url(f"/{lang}/c/{site.slug}/"))
+        shown = counts(page)
+        if all(shown[p] == n for p, n in expected.items()) or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.3)
+
+
+def login(page: Page, site: Site, role: str) -> None:
+    """Log in as the staff member holding ``role``."""
+    page.goto(site.url("/staff/login"))
+    page.locator("#email").fill(STAFF[role])
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/staff/login"))
+
+
+def build_packets(page: Page, site: Site, visit_path: str) -> str:
+    """Press "Build packets now" on a visit and wait, on the self-refreshing progress
+    page, for the ZIP link; the build page's address."""
+    page.goto(site.url(visit_path))
+    page.locator("form[action$='/build'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/builds/\d+$"))
+    build_url = page.url
+    # Nothing here reloads: the page's own refresh must bring the result.
+    expect(page.locator("a[href$='/zip']")).to_be_visible(timeout=60_000)
+    return build_url
