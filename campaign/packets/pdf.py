@@ -294,6 +294,7 @@ class PageWriter:
         c = self.canvas
         c.beginForm("page_total")
         c.setFillColor(GREY)
+        self._font = None  # a form starts with no font of its own: set it inside the form
         self.draw_text(0, 0, suffix, 7.5)
         c.endForm()
         c.save()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import zipfile
@@ -370,3 +371,17 @@ def test_hostile_letter_and_titles_are_text_not_markup(app, visit_id, tmp_path):
     assert "Dear <i>Minister</i> & co," in text
     assert "<b> 1 < 2 & 3" in text  # the escaped &lt;b&gt; comes out as text
     assert "alert(2)" not in text  # the sanitiser drops scripts with their content
+
+
+def test_page_total_is_set_in_the_footers_size(app, visit_id):
+    from pypdf import PdfReader
+
+    with app.app_context():
+        build = _build(app, visit_id)
+        data = (_files(app, _packet(build, "en")) / "letter.pdf").read_bytes()
+    page = PdfReader(io.BytesIO(data)).pages[0]
+    forms = [x.get_object() for x in page["/Resources"]["/XObject"].values()]
+    total = [f for f in forms if f["/Subtype"] == "/Form"]
+    assert total
+    # The "of N" part carries its own font and size, the footer's 7.5 pt, not the default.
+    assert all(b" 7.5 Tf" in f.get_data() for f in total)
