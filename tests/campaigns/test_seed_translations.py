@@ -52,7 +52,8 @@ def test_the_whole_statement_reads_in_chinese(client, seeded, lang, expected):
     assert "尚未翻譯" not in html
     # Nothing in the statement is marked as English for screen readers.
     statement = html.split('<article class="statement">', 1)[1].split("</article>", 1)[0]
-    assert re.findall(r'<(\w+)[^>]*\blang="en"', statement) == ["a"]  # the original's link
+    # English only in the link to the original and the form's "English" button.
+    assert re.findall(r'<(\w+)[^>]*\blang="en"', statement) == ["a", "button"]
     assert text.count("[^") == 0  # footnote markers rendered, not shown raw
 
 
