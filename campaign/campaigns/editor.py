@@ -12,9 +12,7 @@ from sqlalchemy import func, select, update
 from campaign import audit
 from campaign.campaigns.models import (
     Campaign,
-    CampaignTranslation,
     Demand,
-    DemandTranslation,
 )
 from campaign.errors import RefusedError
 from campaign.extensions import db
@@ -187,18 +185,12 @@ def save_translation(
     """Store ``locale``'s versions; an empty field falls back to the original."""
     if locale not in TRANSLATABLE_LOCALES or locale == campaign.source_locale:
         raise EditorError("bad_locale")
-    tr = next((t for t in campaign.translations if t.locale == locale), None)
-    if tr is None:
-        tr = CampaignTranslation(locale=locale)
-        campaign.translations.append(tr)
+    tr = campaign.translation_for(locale)
     for name in ("title", "body", "footnotes", "media_contacts", "outcome"):
         _set_translated(tr, name, (fields.get(name) or "").strip())
     for demand in campaign.demands:
         values = demand_fields.get(demand.id, {})
-        dtr = next((t for t in demand.translations if t.locale == locale), None)
-        if dtr is None:
-            dtr = DemandTranslation(locale=locale)
-            demand.translations.append(dtr)
+        dtr = demand.translation_for(locale)
         _set_translated(dtr, "title", (values.get("title") or "").strip())
         _set_translated(dtr, "text", (values.get("text") or "").strip())
     audit.record(actor, "campaign", campaign.id, "translate", locale=locale)

@@ -42,7 +42,21 @@ class PlatformFields:
         self.platform_fields = " ".join(sorted(names))
 
 
-class Campaign(db.Model):
+class Translated:
+    """A model whose ``translations`` hold one row per locale."""
+
+    def translation_for(self, locale: str):  # noqa: ANN201 - the model's translation class
+        """The row for ``locale``, added (empty) if there is none yet."""
+        for translation in self.translations:
+            if translation.locale == locale:
+                return translation
+        kind = self.__mapper__.relationships["translations"].mapper.class_
+        translation = kind(locale=locale, platform_fields="")
+        self.translations.append(translation)
+        return translation
+
+
+class Campaign(Translated, db.Model):
     """A published statement that supporters sign, demand by demand."""
 
     __tablename__ = "campaigns"
@@ -98,7 +112,7 @@ class CampaignTranslation(PlatformFields, db.Model):
     outcome: Mapped[str] = mapped_column(Text, default="")
 
 
-class Demand(db.Model):
+class Demand(Translated, db.Model):
     """One numbered recommendation of a campaign, signed separately."""
 
     __tablename__ = "demands"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from campaign.campaigns.models import Campaign, CampaignTranslation, Demand, DemandTranslation
+from campaign.campaigns.models import Campaign, Demand
 from campaign.extensions import db
 from campaign.i18n import LOCALE_IDS
 
@@ -98,11 +98,7 @@ def _add_translations(campaign: Campaign, data: dict) -> int:
     for locale, fields in data.get("translations", {}).items():
         if locale not in TRANSLATED_LOCALES or locale == campaign.source_locale:
             continue
-        tr = next((t for t in campaign.translations if t.locale == locale), None)
-        if tr is None:
-            tr = CampaignTranslation(locale=locale, platform_fields="")
-            campaign.translations.append(tr)
-        copied += _fill(tr, fields, CAMPAIGN_FIELDS)
+        copied += _fill(campaign.translation_for(locale), fields, CAMPAIGN_FIELDS)
     by_title = {d.title: d for d in campaign.demands}
     for item in data["demands"]:
         demand = by_title.get(item["title"])
@@ -111,9 +107,5 @@ def _add_translations(campaign: Campaign, data: dict) -> int:
         for locale in TRANSLATED_LOCALES:
             if locale not in item or locale == campaign.source_locale:
                 continue
-            dtr = next((t for t in demand.translations if t.locale == locale), None)
-            if dtr is None:
-                dtr = DemandTranslation(locale=locale, platform_fields="")
-                demand.translations.append(dtr)
-            copied += _fill(dtr, item[locale], DEMAND_FIELDS)
+            copied += _fill(demand.translation_for(locale), item[locale], DEMAND_FIELDS)
     return copied
