@@ -9,9 +9,11 @@ import email.policy
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -81,8 +83,18 @@ class Site:
     base: str
     folder: Path
     env: dict[str, str]
+    worker: subprocess.Popen | None = None
     slug: str = "us-china-human-rights-2011"
     seen: set[str] = field(default_factory=set)
+
+    @contextmanager
+    def worker_paused(self) -> Iterator[None]:
+        """The worker stopped (SIGSTOP) inside the block: queued work waits for it."""
+        os.kill(self.worker.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.worker.pid, signal.SIGCONT)
 
     @property
     def host(self) -> str:
@@ -145,7 +157,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         with gunicorn(env, port, workers=2, log=folder / "gunicorn.log"):
-            yield Site(base=base, folder=folder, env=env)
+            yield Site(base=base, folder=folder, env=env, worker=worker)
     finally:
         worker.terminate()
         worker.wait(15)

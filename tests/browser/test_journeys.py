@@ -154,12 +154,14 @@ def test_the_progress_page_refreshes_itself_while_a_build_runs(new_page, site):
     page.goto(site.url("/staff/visits/"))
     page.locator("main a[href*='/staff/visits/']").filter(has_text="Hu Jintao").first.click()
     html_refresh = page.locator("meta[http-equiv=refresh]")
-    page.locator("form[action$='/build'] button[type=submit]").click()
-    # Either the build was caught running (the page says it refreshes itself) or it was
-    # already done; in both cases the ZIP link arrives without anyone reloading.
-    if page.locator("progress").count():
+    with site.worker_paused():
+        page.locator("form[action$='/build'] button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/builds/\d+$"))
+        # Queued: the page shows its progress, named, and says it refreshes itself.
         expect(page.get_by_role("progressbar", name="Build progress")).to_be_visible()
-        assert html_refresh.count() == 1
+        expect(html_refresh).to_have_count(1)
+        expect(page.locator("a[href$='/zip']")).to_have_count(0)
+    # The worker goes on; nobody reloads: the page's own refresh brings the result.
     expect(page.locator("a[href$='/zip']")).to_be_visible(timeout=60_000)
     expect(html_refresh).to_have_count(0)
 
