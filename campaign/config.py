@@ -144,6 +144,9 @@ class Config:
     ONION_LOCATION = _bool("ONION_LOCATION", False)
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)
+    # "1 supporter from Tibet" can identify a person: public breakdowns name a country only
+    # from this many supporters, and sum the smaller ones as other countries.
+    PUBLIC_COUNTRY_MIN = max(1, _int("PUBLIC_COUNTRY_MIN", 10))
     COUNT_CACHE_SECONDS = _int("COUNT_CACHE_SECONDS", 3)
     # /metrics answers only a request carrying "Authorization: Bearer <METRICS_TOKEN>";
     # without a token it answers 404 to everyone.

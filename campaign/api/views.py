@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+from flask import Blueprint, abort, current_app, jsonify
 
 from campaign import pagecache
 from campaign.campaigns.services import public_campaign, public_campaigns
@@ -52,6 +52,7 @@ def _campaign(slug: str):  # noqa: ANN202 - a JSON response
     if c is None:
         abort(404)
     counts = counts_for(c)
+    countries, other = counts.public_countries(current_app.config["PUBLIC_COUNTRY_MIN"])
     return jsonify(
         {
             "slug": c.slug,
@@ -71,6 +72,7 @@ def _campaign(slug: str):  # noqa: ANN202 - a JSON response
                 }
                 for d in c.demands
             ],
-            "by_country": counts.by_country,
+            "by_country": countries,
+            "other_countries": other,
         }
     )

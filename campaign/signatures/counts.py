@@ -71,6 +71,12 @@ class Counts:
     per_demand: dict[int, int] = field(default_factory=dict)
     by_country: dict[str, int] = field(default_factory=dict)
 
+    def public_countries(self, minimum: int) -> tuple[dict[str, int], int]:
+        """The countries with at least ``minimum`` supporters, and the sum of the others:
+        what any public breakdown may show, so that no small group can be singled out."""
+        shown = {code: n for code, n in self.by_country.items() if n >= minimum}
+        return shown, sum(n for code, n in self.by_country.items() if code not in shown)
+
 
 @dataclass(frozen=True)
 class Contribution:

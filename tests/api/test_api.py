@@ -25,8 +25,46 @@ def test_campaign_detail_shape(client, app, seeded):
     assert [d["id"] for d in data["demands"]] == seeded["demand_ids"]
     assert {d["id"]: d["signatures"] for d in data["demands"]}[seeded["demand_ids"][1]] == 1
     assert all(set(d) >= {"id", "position", "title", "signatures"} for d in data["demands"])
-    assert data["by_country"] == {"TW": 1}
+    # One supporter is fewer than PUBLIC_COUNTRY_MIN (10): counted, but no country named.
+    assert data["by_country"] == {}
+    assert data["other_countries"] == 1
     assert "jane@example.org" not in str(data)
+
+
+def _confirmed(client, app, seeded, country: str, n: int) -> None:
+    for i in range(n):
+        sign(client, seeded, country=country, email=f"{country.lower()}{i}@example.org",
+             name=f"Supporter {country} {i}")  # fmt: skip
+    deliver(app)
+    for message in mails(app):
+        if message["To"] and country.lower() in str(message["To"]).split("@")[0]:
+            confirm(client, confirm_link(message))
+    deliver(app)
+
+
+def test_a_country_is_named_only_from_the_public_minimum(client, app, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_COUNTRY_MIN", 3)
+    _confirmed(client, app, seeded, "TW", 3)
+    _confirmed(client, app, seeded, "FR", 2)
+    _confirmed(client, app, seeded, "NP", 1)
+    data = client.get(f"/api/v1/campaigns/{SEED_SLUG}").json
+    assert data["signatures"] == 6
+    assert data["by_country"] == {"TW": 3}  # at the threshold: named
+    assert data["other_countries"] == 3  # just under it (2) and far under it (1): summed
+    monkeypatch.setitem(app.config, "PUBLIC_COUNTRY_MIN", 4)
+    from campaign import pagecache
+
+    pagecache.clear()
+    data = client.get(f"/api/v1/campaigns/{SEED_SLUG}").json
+    assert data["by_country"] == {}
+    assert data["other_countries"] == 6
+
+
+def test_the_public_minimum_defaults_to_ten(app):
+    from campaign.config import Config
+
+    assert Config.PUBLIC_COUNTRY_MIN == 10
+    assert app.config["PUBLIC_COUNTRY_MIN"] == 10
 
 
 def test_unknown_campaign_is_404(client, seeded):
