@@ -296,3 +296,15 @@ def organiser(app, client, seeded) -> str:
     make_user(app, "org@example.org", roles=("organiser",))
     login(client, "org@example.org")
     return token_from(client, "/staff/")
+
+
+def confirmed_supporters(client, app, seeded, country: str, n: int) -> None:
+    """``n`` supporters from ``country`` sign every demand and confirm, as people would."""
+    for i in range(n):
+        sign(client, seeded, country=country, email=f"{country.lower()}{i}@example.org",
+             name=f"Supporter {country} {i}")  # fmt: skip
+    deliver(app)
+    for message in mails(app):
+        if re.fullmatch(rf"{country.lower()}\d+", str(message["To"]).split("@")[0]):
+            confirm(client, confirm_link(message))
+    deliver(app)

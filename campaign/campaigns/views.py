@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from campaign import limits, metrics, pagecache
@@ -15,6 +15,7 @@ from campaign.campaigns.services import (
     public_campaign,
     signing_target,
 )
+from campaign.countries import country_name
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
 from campaign.security import client_address, hash_address
@@ -105,3 +106,46 @@ def sign(slug: str):
     db.session.commit()
     metrics.signature_submitted()
     return redirect(url_for("signatures.check_email", slug=slug), code=303)
+
+
+def _open_data(slug: str):  # noqa: ANN202 - OpenData
+    from campaign.signatures.opendata import open_data
+
+    campaign = public_campaign(slug)
+    if campaign is None:
+        abort(404)
+    view = localise(campaign, str(get_locale()))
+    titles = {d.id: d.title for d in view.demands}
+    return view, open_data(campaign, current_app.config["PUBLIC_COUNTRY_MIN"], titles)
+
+
+@bp.get("/c/<slug>/data")
+def data(slug: str):
+    """The campaign's counts as open data: what is offered, under which licence."""
+
+    def render():  # noqa: ANN202 - a page
+        view, found = _open_data(slug)
+        locale = str(get_locale())
+        return render_template("campaigns/data.html", view=view, data=found,
+                               country_name=lambda code: country_name(code, locale))  # fmt: skip
+
+    return pagecache.serve(("data", slug, g.locale), render)
+
+
+@bp.get("/c/<slug>/data.json")
+def data_json(slug: str):
+    """The open data as JSON."""
+    return pagecache.serve(("data.json", slug, g.locale), lambda: _open_data(slug)[1].as_json())
+
+
+@bp.get("/c/<slug>/data.csv")
+def data_csv(slug: str):
+    """The open data as one CSV table."""
+
+    def render():  # noqa: ANN202 - a CSV response
+        _view, found = _open_data(slug)
+        response = current_app.response_class(found.as_csv(), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{slug}-data.csv"'
+        return response
+
+    return pagecache.serve(("data.csv", slug, g.locale), render)

@@ -13,7 +13,7 @@ from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.signatures.counts import counted_demand_links, counted_signatures, counting_until
 from campaign.signatures.models import Signature, SignatureDemand
-from campaign.timeutil import utcnow
+from campaign.timeutil import as_date, utcnow
 
 # Distinct in colour and in dash pattern, so lines stay apart in greyscale and for
 # readers who do not tell colours apart (Okabe-Ito palette, all ≥3:1 on white).
@@ -55,14 +55,6 @@ class Chart:
     right_x: int = WIDTH - RIGHT
 
 
-def _day(value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
 def daily_counts(campaign: Campaign, days: int = 30, today: date | None = None) -> Chart:
     """Confirmed signatures per day per demand over the last ``days`` days."""
     today = today or utcnow().date()
@@ -79,7 +71,7 @@ def daily_counts(campaign: Campaign, days: int = 30, today: date | None = None) 
         )
         .group_by(day, SignatureDemand.demand_id)
     ).all()
-    counts: dict[tuple[date, int], int] = {(_day(d), demand): n for d, demand, n in rows}
+    counts: dict[tuple[date, int], int] = {(as_date(d), demand): n for d, demand, n in rows}
     dates = [start + timedelta(days=i) for i in range(days)]
     chart = Chart(days=dates)
     peak = max(counts.values(), default=0)

@@ -1,6 +1,14 @@
 """The public JSON API."""
 
-from tests.conftest import SEED_SLUG, confirm, confirm_link, deliver, mails, sign
+from tests.conftest import (
+    SEED_SLUG,
+    confirm,
+    confirm_link,
+    confirmed_supporters,
+    deliver,
+    mails,
+    sign,
+)
 
 
 def test_campaign_list_shape_and_cache_headers(client, seeded):
@@ -31,22 +39,11 @@ def test_campaign_detail_shape(client, app, seeded):
     assert "jane@example.org" not in str(data)
 
 
-def _confirmed(client, app, seeded, country: str, n: int) -> None:
-    for i in range(n):
-        sign(client, seeded, country=country, email=f"{country.lower()}{i}@example.org",
-             name=f"Supporter {country} {i}")  # fmt: skip
-    deliver(app)
-    for message in mails(app):
-        if message["To"] and country.lower() in str(message["To"]).split("@")[0]:
-            confirm(client, confirm_link(message))
-    deliver(app)
-
-
 def test_a_country_is_named_only_from_the_public_minimum(client, app, seeded, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_COUNTRY_MIN", 3)
-    _confirmed(client, app, seeded, "TW", 3)
-    _confirmed(client, app, seeded, "FR", 2)
-    _confirmed(client, app, seeded, "NP", 1)
+    confirmed_supporters(client, app, seeded, "TW", 3)
+    confirmed_supporters(client, app, seeded, "FR", 2)
+    confirmed_supporters(client, app, seeded, "NP", 1)
     data = client.get(f"/api/v1/campaigns/{SEED_SLUG}").json
     assert data["signatures"] == 6
     assert data["by_country"] == {"TW": 3}  # at the threshold: named
