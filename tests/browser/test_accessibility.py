@@ -28,7 +28,7 @@ AXE_OPTIONS = {
 }
 # Not pages: files, machine answers, and links that act (language switch, logout).
 NOT_PAGES = re.compile(
-    r"^/(static|api|metrics|healthz|readyz|language)/|/staff/packets/|/zip$|/export\?|[?&]format=|logout"
+    r"^/(static|api|metrics|healthz|readyz|language)/|/staff/packets/|/zip$|/export\?|[?&]format=|\.(csv|json)$|logout"
 )
 axe = Axe()
 
