@@ -161,6 +161,7 @@ def test_the_progress_page_refreshes_itself_while_a_build_runs(new_page, site):
         expect(page.get_by_role("progressbar", name="Build progress")).to_be_visible()
         expect(html_refresh).to_have_count(1)
         expect(page.locator("a[href$='/zip']")).to_have_count(0)
+        expect(page.locator("main")).to_contain_text("flask --app wsgi worker")  # the real one
     # The worker goes on; nobody reloads: the page's own refresh brings the result.
     expect(page.locator("a[href$='/zip']")).to_be_visible(timeout=60_000)
     expect(html_refresh).to_have_count(0)

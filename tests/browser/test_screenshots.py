@@ -56,6 +56,11 @@ def test_moderation_queue_and_packets(new_page, site, tmp_path):
     page.goto(site.url("/staff/visits/"))
     page.locator("main a", has_text="Hu Jintao").first.click()
     visit_path = page.url.removeprefix(site.base)
+    with site.worker_paused():  # caught while it waits: the progress page
+        page.locator("form[action$='/build'] button[type=submit]").click()
+        expect(page.get_by_role("progressbar")).to_be_visible()
+        _shot(page, "packets-progress")
+    expect(page.locator("a[href$='/zip']")).to_be_visible(timeout=60_000)
     build_packets(page, site, visit_path)
     letter = page.locator("a[href$='/letter.pdf']").first.get_attribute("href")
     _shot(page, "packets-built")
