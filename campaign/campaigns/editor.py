@@ -51,6 +51,7 @@ class CampaignFields:
     outcome: str
     goal: int
     source_locale: str = "en"
+    packet_small_countries: bool = True
 
 
 def slug_taken(slug: str, except_id: int | None = None) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import true
 
 from campaign.extensions import db
 from campaign.timeutil import utcnow
@@ -82,6 +83,9 @@ class Campaign(Translated, db.Model):
     # Set when signing closes; counts of a closed campaign stop there.
     closed_at: Mapped[datetime | None]
     featured: Mapped[bool] = mapped_column(default=False)
+    # Whether packets name a country with fewer than PUBLIC_COUNTRY_MIN supporters of a
+    # demand; off, its named supporters are listed under "Other countries".
+    packet_small_countries: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

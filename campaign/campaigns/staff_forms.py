@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     SelectChoice,
@@ -65,6 +66,10 @@ class CampaignForm(FlaskForm):
         _l("Goal (number of signatures)"),
         default=0,
         validators=[NumberRange(min=0, max=1_000_000_000, message=_l("A number from 0 up."))],
+    )
+    packet_small_countries = BooleanField(
+        _l("Letter packets name every country, even one with only a few supporters"),
+        default=True,
     )
 
 

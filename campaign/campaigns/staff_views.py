@@ -66,6 +66,7 @@ def _fields(form: CampaignForm) -> editor.CampaignFields:
         outcome=(form.outcome.data or "").strip(),
         goal=form.goal.data or 0,
         source_locale=form.source_locale.data,
+        packet_small_countries=bool(form.packet_small_countries.data),
     )
 
 

@@ -253,11 +253,17 @@ def _write_letter_and_annex(
                 tick(1)
                 continue
             current, country, written = None, "", 0
-            for person in snap.named_supporters(demand.id, snapshot, locale):
+            others = frozenset()
+            if not visit.campaign.packet_small_countries:
+                minimum = config["PUBLIC_COUNTRY_MIN"]
+                others = snap.small_countries(demand.id, snapshot, minimum)
+            for person in snap.named_supporters(demand.id, snapshot, locale, others):
                 if person.country != current:
                     current, country = (
                         person.country,
-                        country_names.get(person.country, person.country),
+                        country_names.get(person.country, person.country)
+                        if person.country != snap.OTHER
+                        else _("Other countries"),
                     )
                     pw.need(30)
                     pw.space(4)

@@ -76,22 +76,41 @@ def distinct_counts(demand_ids: list[int], snapshot: datetime) -> tuple[int, int
     return int(supporters or 0), int(named or 0)
 
 
-def named_supporters(demand_id: int, snapshot: datetime, locale: str) -> Iterator[Supporter]:
-    """The named supporters of a demand, by country (in ``locale``'s order), then by name.
+def small_countries(demand_id: int, snapshot: datetime, minimum: int) -> frozenset[str]:
+    """Countries with fewer than ``minimum`` supporters of a demand at ``snapshot``."""
+    rows = db.session.execute(
+        select(Signature.country, func.count())
+        .select_from(SignatureDemand)
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(*_counted([demand_id], snapshot))
+        .group_by(Signature.country)
+    )
+    return frozenset(country for country, n in rows if n < minimum)
+
+
+# The country of a supporter listed under "Other countries" (a packet's ``others``).
+OTHER = ""
+
+
+def named_supporters(
+    demand_id: int, snapshot: datetime, locale: str, others: frozenset[str] = frozenset()
+) -> Iterator[Supporter]:
+    """The named supporters of a demand, by country (in ``locale``'s order), then by name;
+    those of ``others`` last, together, with the country ``OTHER``.
 
     One query per demand, streamed in batches: the country order is a CASE over the
     localised country list, so the database sorts and Python only reads.
     """
     ranks = {code: rank for rank, (code, _name) in enumerate(country_choices(locale))}
+    ranks.update(dict.fromkeys(others, len(ranks) + 1))
     country_rank = case(ranks, value=Signature.country, else_=len(ranks))
+    group = case((Signature.country.in_(others), OTHER), else_=Signature.country)
     stmt = (
-        select(Signature.name, Signature.country, Signature.region, Signature.affiliation)
+        select(Signature.name, group, Signature.region, Signature.affiliation)
         .select_from(SignatureDemand)
         .join(Signature, Signature.id == SignatureDemand.signature_id)
         .where(*_counted([demand_id], snapshot), Signature.name_in_letters.is_(True))
-        .order_by(
-            country_rank, Signature.country, Signature.sort_name, Signature.name, Signature.id
-        )  # fmt: skip
+        .order_by(country_rank, group, Signature.sort_name, Signature.name, Signature.id)
         .execution_options(yield_per=BATCH)
     )
     for name, country, region, affiliation in db.session.execute(stmt):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from campaign.csvsafe import safe_cell
 from campaign.extensions import db
 from campaign.packets import builder
 from campaign.packets.letter import annex_rows, write_packet
@@ -385,3 +386,27 @@ def test_page_total_is_set_in_the_footers_size(app, visit_id):
     assert total
     # The "of N" part carries its own font and size, the footer's 7.5 pt, not the default.
     assert all(b" 7.5 Tf" in f.get_data() for f in total)
+
+
+def test_a_campaign_can_keep_small_countries_out_of_its_packets(app, visit_id, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_COUNTRY_MIN", 2)
+    with app.app_context():
+        default = _build(app, visit_id)
+        rows = annex_rows(_files(app, _packet(default, "en")) / "annex.csv")[1:]
+        assert {r[3] for r in rows if r[1] == "1"} == {"CN", "DE", "TW", "US"}  # as before
+        _campaign(app).packet_small_countries = False
+        db.session.commit()
+        build = _build(app, visit_id)
+        folder = _files(app, _packet(build, "en"))
+        text = pdf_text((folder / "letter.pdf").read_bytes())
+        rows = annex_rows(folder / "annex.csv")[1:]
+    # Demand 1 has two supporters in the US (the minimum) and one in each other country.
+    first = {r[5]: (r[3], r[4]) for r in rows if r[1] == "1"}
+    assert first['<script>alert("x")</script>'] == ("US", "United States")
+    for name in ("王小明", "José Müller", "Anna 李"):
+        assert first[name] == ("", "Other countries"), name
+    assert "Other countries" in text
+    for country in ("Germany", "Taiwan"):
+        assert country not in text, country
+    # Everyone is still named and counted: only the country heading changed.
+    assert {r[5] for r in rows} == {safe_cell(name) for name in NAMED}

@@ -342,3 +342,27 @@ def test_build_whose_worker_died_is_shown_as_stopped(app, seeded, staff):
     assert "This build has stopped" in page
     assert 'http-equiv="refresh"' not in page
     assert "Try again" in page
+
+
+def test_the_small_countries_setting_is_on_the_campaign_form(app, seeded, staff):
+    from campaign.campaigns import editor
+    from campaign.campaigns.models import Campaign
+
+    with app.app_context():
+        campaign_id = db.session.scalar(select(Campaign.id))
+    page = staff.get(f"/staff/campaigns/{campaign_id}").get_data(as_text=True)
+    assert 'id="packet_small_countries"' in page
+    assert re.search(
+        r'<input[^>]*\bchecked\b[^>]*id="packet_small_countries"', page
+    )  # on by default
+    with app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        fields = editor.CampaignFields(
+            slug=campaign.slug, title=campaign.title, organisation=campaign.organisation,
+            published_on=campaign.published_on, body=campaign.body, footnotes="",
+            media_contacts="", outcome="", goal=0, packet_small_countries=False,
+        )  # fmt: skip
+        editor.edit_campaign(campaign, fields, None)
+        db.session.commit()
+    page = staff.get(f"/staff/campaigns/{campaign_id}").get_data(as_text=True)
+    assert not re.search(r'<input[^>]*\bchecked\b[^>]*id="packet_small_countries"', page)
