@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from campaign import limits, metrics, pagecache
 from campaign.campaigns.pages import render_campaign_page, sign_form
 from campaign.campaigns.services import (
+    CampaignView,
     SigningTarget,
     archived_campaigns,
     featured_campaign,
@@ -21,6 +22,7 @@ from campaign.i18n import use_language_prefix
 from campaign.security import client_address, hash_address
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for
+from campaign.signatures.opendata import OpenData, open_data
 from campaign.signatures.services import SignatureInput, receive_signature
 
 bp = Blueprint("campaigns", __name__, url_prefix="/<lang>", template_folder="templates")
@@ -108,9 +110,7 @@ def sign(slug: str):
     return redirect(url_for("signatures.check_email", slug=slug), code=303)
 
 
-def _open_data(slug: str):  # noqa: ANN202 - OpenData
-    from campaign.signatures.opendata import open_data
-
+def _open_data(slug: str) -> tuple[CampaignView, OpenData]:
     campaign = public_campaign(slug)
     if campaign is None:
         abort(404)
@@ -143,9 +143,9 @@ def data_csv(slug: str):
     """The open data as one CSV table."""
 
     def render():  # noqa: ANN202 - a CSV response
-        _view, found = _open_data(slug)
-        response = current_app.response_class(found.as_csv(), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="{slug}-data.csv"'
-        return response
+        return current_app.response_class(_open_data(slug)[1].as_csv(), mimetype="text/csv")
 
-    return pagecache.serve(("data.csv", slug, g.locale), render)
+    # Set on every answer: a kept page keeps only its type and bytes, not its headers.
+    response = pagecache.serve(("data.csv", slug, g.locale), render)
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-data.csv"'
+    return response

@@ -102,8 +102,9 @@ def named_supporters(
     localised country list, so the database sorts and Python only reads.
     """
     ranks = {code: rank for rank, (code, _name) in enumerate(country_choices(locale))}
-    ranks.update(dict.fromkeys(others, len(ranks) + 1))
-    country_rank = case(ranks, value=Signature.country, else_=len(ranks))
+    unknown = len(ranks)  # a code not in the list sorts after every known country
+    ranks.update(dict.fromkeys(others, unknown + 1))  # and "Other countries" after it
+    country_rank = case(ranks, value=Signature.country, else_=unknown)
     group = case((Signature.country.in_(others), OTHER), else_=Signature.country)
     stmt = (
         select(Signature.name, group, Signature.region, Signature.affiliation)

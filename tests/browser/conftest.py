@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
@@ -85,7 +85,6 @@ class Site:
     env: dict[str, str]
     worker: subprocess.Popen | None = None
     slug: str = "us-china-human-rights-2011"
-    seen: set[str] = field(default_factory=set)
 
     @contextmanager
     def worker_paused(self) -> Iterator[None]:
@@ -189,7 +188,6 @@ def new_page(browser, site: Site):  # noqa: ANN001, ANN201 - Playwright's object
         context.close()
     foreign = [u for u in requests if not u.startswith((site.base + "/", "data:", "blob:"))]
     assert foreign == [], foreign
-    site.seen.update(u for u in requests if u.startswith(site.base))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

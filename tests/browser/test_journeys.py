@@ -137,7 +137,7 @@ def test_an_organiser_prepares_a_visit_builds_its_packets_and_downloads_them(
     expect(page).to_have_url(re.compile(r"/staff/visits/\d+$"))
     visit_path = page.url.removeprefix(site.base)
 
-    build_url = build_packets(page, site, visit_path)
+    build_packets(page, site, visit_path)
     expect(page.locator("main")).to_contain_text("SHA-256")
     with page.expect_download() as download:
         page.locator("a[href$='/zip']").click()
@@ -145,7 +145,6 @@ def test_an_organiser_prepares_a_visit_builds_its_packets_and_downloads_them(
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert any(n.endswith("letter.pdf") for n in names), names
     assert any(n.endswith("manifest.json") for n in names), names
-    assert build_url.startswith(site.base)
 
 
 def test_the_progress_page_refreshes_itself_while_a_build_runs(new_page, site):

@@ -58,6 +58,18 @@ def test_csv_is_one_long_table_a_spreadsheet_reads(client, app, seeded, monkeypa
     assert "@" not in text
 
 
+def test_a_kept_csv_is_still_a_download(client, app, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "COUNT_CACHE_SECONDS", 60)
+    first = client.get(f"/en/c/{SEED_SLUG}/data.csv")
+    again = client.get(f"/en/c/{SEED_SLUG}/data.csv")  # from the page cache
+    assert again.get_data() == first.get_data()
+    for response in (first, again):
+        assert response.mimetype == "text/csv"
+        assert response.headers["Content-Disposition"] == (
+            f'attachment; filename="{SEED_SLUG}-data.csv"'
+        )
+
+
 def test_the_page_offers_both_and_says_the_licence_and_the_threshold(
     client, app, seeded, monkeypatch
 ):
