@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from email import policy as email_policy
+from email.parser import BytesParser
+from pathlib import Path
+
 import click
+from email_validator import EmailNotValidError
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from campaign.campaigns.seed import load_seed
+from campaign.emails import normalise_email
 from campaign.extensions import db
-from campaign.mail import outbox
+from campaign.mail import bounces, outbox
 from campaign.privacy import purge
 
 
@@ -66,7 +72,52 @@ def outbox_send(retry_failed: bool) -> None:
     if retry_failed:
         click.echo(f"Requeued {outbox.retry_failed()} failed messages.")
     report = outbox.deliver_due(limit=10_000)
-    click.echo(f"Sent {report.sent}, will retry {report.failed}, gave up on {report.gave_up}.")
+    click.echo(
+        f"Sent {report.sent}, will retry {report.failed}, gave up on {report.gave_up}; "
+        f"{report.bounced} bounced, {report.suppressed} not sent to suppressed addresses."
+    )
+
+
+@outbox_group.command("reports")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+def outbox_reports(files: tuple[str, ...]) -> None:
+    """Read returned mail (.eml files or folders of them): bounces and spam complaints.
+
+    Every address a delivery report says failed for good (5.x.x), or a spam complaint
+    names, goes on the suppression list. Only counts are printed, never an address.
+    """
+    paths = []
+    for name in files:
+        path = Path(name)
+        paths.extend(sorted(path.glob("*.eml")) if path.is_dir() else [path])
+    parsed = []
+    for path in paths:
+        try:
+            parsed.append(BytesParser(policy=email_policy.default).parsebytes(path.read_bytes()))
+        except (OSError, ValueError):
+            parsed.append(None)
+    result = bounces.record_reports(parsed)
+    click.echo(
+        f"Read {len(paths)} messages: {result.bounces} bounced addresses and "
+        f"{result.complaints} complaints put on the suppression list; {result.ignored} were "
+        f"not reports of either, {result.unreadable} could not be read."
+    )
+
+
+@outbox_group.command("suppress")
+@click.argument("address")
+@click.option(
+    "--reason", type=click.Choice(["bounce", "complaint"]), default="complaint", show_default=True
+)
+def outbox_suppress(address: str, reason: str) -> None:
+    """Stop confirmations and updates to ADDRESS until its owner signs again."""
+    try:
+        email = normalise_email(address)
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from exc
+    bounces.suppress(email, reason)
+    db.session.commit()
+    click.echo("The address is on the suppression list.")
 
 
 @click.group("privacy", cls=AppGroup)

@@ -72,6 +72,10 @@ class Config:
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(INSTANCE / "mail"))
     # Letter packets are written here, one folder per build.
     PACKET_DIR = os.environ.get("PACKET_DIR", str(INSTANCE / "packets"))
+    # Files organisers publish (officials' replies) are kept here, served from our server.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
+    # Largest file an organiser may upload (PDF, PNG or JPEG), in megabytes.
+    UPLOAD_MAX_MB = max(1, _int("UPLOAD_MAX_MB", 10))
     # A build that reports no progress for this long is shown as stopped, with "Try again".
     PACKET_STALL_MINUTES = _int("PACKET_STALL_MINUTES", 10)
     # Optional TrueType fonts embedded in letters for every script but Chinese (which keeps
@@ -144,6 +148,8 @@ class Config:
     ONION_LOCATION = _bool("ONION_LOCATION", False)
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRM_MAIL_INTERVAL_SECONDS = _int("CONFIRM_MAIL_INTERVAL_SECONDS", 120)
+    # How long the private link to a supporter's own page works (each mail brings a new one).
+    MY_LINK_MAX_AGE_DAYS = max(1, _int("MY_LINK_MAX_AGE_DAYS", 365))
     # "1 supporter from Tibet" can identify a person: public breakdowns name a country only
     # from this many supporters, and sum the smaller ones as other countries.
     PUBLIC_COUNTRY_MIN = max(1, _int("PUBLIC_COUNTRY_MIN", 10))

@@ -71,12 +71,15 @@ def purge() -> PurgeReport:
         .where(Submission.ip_hash.is_not(None), Submission.created_at < ip_cutoff)
         .values(ip_hash=None)
     )
-    # Sent and failed mail alike: a message that never left still holds an address.
+    # Sent, failed and refused mail alike: a message that never left still holds an address.
     mail = db.session.execute(
         delete(OutboxMessage).where(
             or_(
                 and_(OutboxMessage.state == "sent", OutboxMessage.sent_at < mail_cutoff),
-                and_(OutboxMessage.state == "failed", OutboxMessage.created_at < mail_cutoff),
+                and_(
+                    OutboxMessage.state.in_(("failed", "bounced", "suppressed")),
+                    OutboxMessage.created_at < mail_cutoff,
+                ),
             )
         )
     ).rowcount

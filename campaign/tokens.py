@@ -33,6 +33,9 @@ from campaign.timeutil import utcnow
 TOKEN_MAX_LENGTH = 64
 # Stands for the token in a queued message; URL-safe, so url_for leaves it as it is.
 PLACEHOLDER = "__link_token__"
+# Stands for the token of the link to the signer's own page, which every mail to a signer
+# carries beside its own link.
+PAGE_PLACEHOLDER = "__page_token__"
 
 
 TOKEN_PURPOSES = ("confirm", "erase", "unsubscribe", "my")

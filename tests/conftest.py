@@ -52,6 +52,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     config.MAIL_BACKEND = "file"
     config.MAIL_FILE_DIR = str(tmp_path_factory.mktemp("mail"))
     config.PACKET_DIR = str(tmp_path_factory.mktemp("packets"))
+    config.UPLOAD_DIR = str(tmp_path_factory.mktemp("uploads"))
     config.PUBLIC_URL = "https://petition.example.org"
     app = create_app(config)
     with app.app_context():
@@ -181,6 +182,32 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """The app's mail goes to a port on loopback; ``smtp(handler)`` starts a real server there.
+
+    ``handler`` is an aiosmtpd handler (``handle_RCPT``, ``handle_DATA``); a test that
+    never starts one has nothing listening on the port.
+    """
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    started = []
+
+    def start(handler: object) -> object:
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        started.append(controller)
+        return handler
+
+    yield start
+    for controller in started:
+        controller.stop()
 
 
 def redis_up() -> bool:

@@ -9,9 +9,11 @@ from campaign.campaigns.models import Campaign
 from campaign.campaigns.services import localise, open_campaigns, signable_demands
 from campaign.campaigns.updates import published_updates
 from campaign.countries import country_choices, country_name, country_options
+from campaign.packets.replies import campaign_replies
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for, recent_supporters
 from campaign.signatures.forms import SignForm
+from campaign.visits.forms import REPLY_METHODS
 
 
 def sign_form(demand_ids: list[int] | tuple[int, ...], formdata: object = None) -> SignForm:
@@ -45,6 +47,8 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
         supporters=supporters,
         signing_paused=signing_paused(),
         news=[(u, u.text_for(locale)) for u in published_updates(campaign)],
+        replies=campaign_replies(campaign.id),
+        reply_methods=REPLY_METHODS,
         country_name=lambda code: country_name(code, locale),
         country_options=country_options,
     )

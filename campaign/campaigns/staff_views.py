@@ -28,6 +28,7 @@ from campaign.campaigns.staff_forms import (
 )
 from campaign.extensions import db
 from campaign.i18n import LOCALES
+from campaign.mail import bounces
 from campaign.markup import render_markdown
 from campaign.signatures.counts import counts_for
 
@@ -75,9 +76,10 @@ def _fields(form: CampaignForm) -> editor.CampaignFields:
 def index():
     """Every campaign, drafts included."""
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
+    bounced = bounces.bounced_counts()
     return render_template(
         "campaign_admin/index.html",
-        campaigns=[(c, counts_for(c).total) for c in campaigns],
+        campaigns=[(c, counts_for(c).total, bounced.get(c.id, 0)) for c in campaigns],
     )
 
 
@@ -326,6 +328,7 @@ def updates(campaign_id: int):
         campaign=campaign,
         items=items,
         counts=service.recipient_counts(campaign),
+        bounced=service.bounced_recipients(campaign),
         locale_names=LOCALE_NAMES,
         action=FlaskForm(),
         error=error,

@@ -27,6 +27,7 @@ from campaign.mail.models import OutboxMessage
 from campaign.mail.render import render_mail
 from campaign.markup import render_markdown
 from campaign.signatures.counts import counted_signatures
+from campaign.signatures.mine import reserve_link as reserve_page_link
 from campaign.signatures.models import Signature
 from campaign.timeutil import utcnow
 from campaign.urls import external_url
@@ -44,8 +45,12 @@ class UpdateError(RefusedError):
 
 
 def _recipients(campaign: Campaign) -> tuple:
-    """Confirmed supporters of ``campaign`` who asked for updates."""
-    return (*counted_signatures(campaign.id), Signature.updates.is_(True))
+    """Confirmed supporters of ``campaign`` who asked for updates, whose address works."""
+    return (
+        *counted_signatures(campaign.id),
+        Signature.updates.is_(True),
+        Signature.bounced_at.is_(None),
+    )
 
 
 def recipient_counts(campaign: Campaign) -> dict[str, int]:
@@ -56,6 +61,20 @@ def recipient_counts(campaign: Campaign) -> dict[str, int]:
         .group_by(Signature.locale)
     ).all()
     return {locale: n for locale, n in rows}
+
+
+def bounced_recipients(campaign: Campaign) -> int:
+    """Confirmed supporters who asked for updates but get none: their address bounced."""
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                *counted_signatures(campaign.id),
+                Signature.updates.is_(True),
+                Signature.bounced_at.is_not(None),
+            )
+        )
+        or 0
+    )
 
 
 def save_update(
@@ -94,13 +113,18 @@ def _unsubscribe_link(sig: Signature) -> tokens.LinkToken:
     return tokens.reserve("unsubscribe", days, signature_id=sig.id)
 
 
+def _my_url(locale: str) -> str:
+    """The link to the signer's own page in ``locale``'s mails, with the token's placeholder."""
+    return external_url("signatures.mine", lang=URL_CODES[locale], token=tokens.PAGE_PLACEHOLDER)
+
+
 def _unsubscribe_url(locale: str) -> str:
     """The unsubscribe link of ``locale``'s mails, with the token's placeholder."""
     return external_url("signatures.unsubscribe", lang=URL_CODES[locale], token=tokens.PLACEHOLDER)
 
 
 def _render(
-    campaign: Campaign, item: CampaignUpdate, locale: str, link: str
+    campaign: Campaign, item: CampaignUpdate, locale: str, link: str, my_link: str = ""
 ) -> tuple[str, str, str]:
     text = item.text_for(locale)
     with force_locale(locale):
@@ -111,6 +135,7 @@ def _render(
             "body_html": render_markdown(text.body),
             "body_text": text.body,
             "link": link,
+            "my_link": my_link,
         }
         return (text.subject, *render_mail("mail/update", **context))
 
@@ -175,7 +200,9 @@ def fan_out(update_id: int) -> None:
     step = timedelta(seconds=60 / rate)
     # Rendered once per language: every recipient's mail differs only by its token.
     links = {loc: _unsubscribe_url(loc) for loc in UPDATE_LOCALES}
-    rendered = {loc: (*_render(campaign, item, loc, links[loc]), links[loc]) for loc in links}
+    rendered = {
+        loc: (*_render(campaign, item, loc, links[loc], _my_url(loc)), links[loc]) for loc in links
+    }
     queued = db.session.scalar(select(func.count()).where(OutboxMessage.update_id == item.id)) or 0
     while True:
         batch = db.session.scalars(
@@ -187,13 +214,14 @@ def fan_out(update_id: int) -> None:
         pairs = []
         for sig in batch:
             subject, text, html, url = rendered.get(sig.locale) or rendered["en"]
-            link_token = _unsubscribe_link(sig)
+            link_token, page_token = _unsubscribe_link(sig), reserve_page_link(sig.id)
             at = item.sent_at + step * (queued + len(pairs))
-            pairs.append((link_token, _message(sig.email, subject, text, html, url, item, at)))
+            message = _message(sig.email, subject, text, html, url, item, at)
+            pairs.append((link_token, page_token, message))
         db.session.flush()  # the tokens, for their ids
-        for link_token, message in pairs:
-            message.link_token_id = link_token.id
-        db.session.add_all([message for _token, message in pairs])
+        for link_token, page_token, message in pairs:
+            message.link_token_id, message.page_token_id = link_token.id, page_token.id
+        db.session.add_all([message for _link, _page, message in pairs])
         queued += len(pairs)
         if batch:
             item.fanned_out_to = batch[-1].id
@@ -213,6 +241,7 @@ class Progress:
     sent: int
     queued: int
     failed: int
+    bounced: int = 0  # refused for good, or stopped by the suppression list
     preparing: bool = False  # the worker is still queueing the messages
 
     @property
@@ -241,6 +270,7 @@ def progress(item: CampaignUpdate) -> Progress:
         rows.get("sent", 0),
         queued,
         rows.get("failed", 0),
+        bounced=rows.get("bounced", 0) + rows.get("suppressed", 0),
         preparing=item.state == "sending",
     )
 

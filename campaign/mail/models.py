@@ -16,7 +16,10 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed')", name="state_valid"),
+        CheckConstraint(
+            "state IN ('queued', 'sending', 'sent', 'failed', 'bounced', 'suppressed')",
+            name="state_valid",
+        ),
         Index("ix_outbox_due", "state", "next_attempt_at"),
         {"sqlite_autoincrement": True},
     )
@@ -38,9 +41,37 @@ class OutboxMessage(db.Model):
     link_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("link_tokens.id", ondelete="CASCADE"), index=True
     )
+    # bounced: the recipient's server refused it for good (5xx); suppressed: not sent,
+    # because the address is on the suppression list.
+    # The token of the link to the signer's own page (``tokens.PAGE_PLACEHOLDER``), made
+    # the same way; null for mail to someone who has not signed.
+    page_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("link_tokens.id", ondelete="CASCADE"), index=True
+    )
     state: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+SUPPRESSION_REASONS = ("bounce", "complaint")
+
+
+class MailSuppression(db.Model):
+    """An address no mail goes to until its owner signs again from the form.
+
+    Keyed by a keyed hash of the address, never the address itself: the list outlives an
+    erasure (a dead mailbox stays dead) without keeping anyone's address.
+    """
+
+    __tablename__ = "mail_suppressions"
+    __table_args__ = (CheckConstraint("reason IN ('bounce', 'complaint')", name="reason_valid"),)
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(10))
+    # The SMTP reply code and enhanced status ("550 5.1.1"), never the server's free text,
+    # which often repeats the address.
+    status: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 
 from campaign import jobs, tokens
 from campaign.extensions import db
+from campaign.mail import bounces
 from campaign.mail.backends import Backend, build_message, get_backend
 from campaign.mail.models import OutboxMessage
 from campaign.mail.render import render_mail
@@ -38,13 +39,15 @@ def enqueue(
     headers: dict[str, str] | None = None,
     send_at: datetime | None = None,
     link_token: LinkToken | None = None,
+    page_token: LinkToken | None = None,
     **context: object,
 ) -> OutboxMessage:
     """Render ``template``.txt and .html and add the message to the session (no commit).
 
     ``send_at`` defers delivery (a confirmation within the mail interval). With
     ``link_token``, the texts carry ``tokens.PLACEHOLDER`` where its token goes; the token
-    is made when the message is sent.
+    is made when the message is sent. ``page_token`` is the same for
+    ``tokens.PAGE_PLACEHOLDER``, the link to the signer's own page.
     """
     body_text, body_html = render_mail(template, **context)
     row = OutboxMessage(
@@ -60,6 +63,8 @@ def enqueue(
     )
     if link_token is not None:
         row.link_token_id = _token_id(link_token)
+    if page_token is not None:
+        row.page_token_id = _token_id(page_token)
     db.session.add(row)
     return row
 
@@ -71,15 +76,19 @@ def _token_id(link_token: LinkToken) -> int:
 
 
 def _with_token(row: OutboxMessage) -> bool:
-    """Put a fresh token in place of the placeholder; False when the token is gone."""
-    if row.link_token_id is None:
-        return True
-    token = tokens.activate(row.link_token_id)
-    if token is None:
-        return False
-    row.body_text = row.body_text.replace(tokens.PLACEHOLDER, token)
-    row.body_html = row.body_html.replace(tokens.PLACEHOLDER, token)
-    row.headers = row.headers.replace(tokens.PLACEHOLDER, token)
+    """Put fresh tokens in place of the placeholders; False when a token is gone."""
+    for token_id, placeholder in (
+        (row.link_token_id, tokens.PLACEHOLDER),
+        (row.page_token_id, tokens.PAGE_PLACEHOLDER),
+    ):
+        if token_id is None:
+            continue
+        token = tokens.activate(token_id)
+        if token is None:
+            return False
+        row.body_text = row.body_text.replace(placeholder, token)
+        row.body_html = row.body_html.replace(placeholder, token)
+        row.headers = row.headers.replace(placeholder, token)
     return True
 
 
@@ -95,6 +104,8 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     gave_up: int = 0
+    bounced: int = 0  # refused for good by the recipient's server
+    suppressed: int = 0  # not sent: the address is on the suppression list
 
 
 def _claim(row_id: int) -> bool:
@@ -136,6 +147,11 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
             continue  # erased between the claim and now
         # Detached: its texts will hold the clear token, and must never be flushed.
         db.session.expunge(row)
+        if row.kind in bounces.SUPPRESSIBLE and bounces.is_suppressed(row.recipient):
+            # Before its token is made: a message that never leaves needs no link.
+            _finish(row_id, {"state": "suppressed", "last_error": ""})
+            report.suppressed += 1
+            continue
         if not _with_token(row):
             # Its link's record is gone (erased, expired): the message has no purpose.
             db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))
@@ -158,6 +174,16 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
             backend.send(message)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the message queued
             error = f"{type(exc).__name__}: {exc}"[:2000]
+            refused = bounces.refusal(exc)
+            if refused is not None:
+                # Sending it again would only be refused again, and mark us as a spammer.
+                values = {"state": "bounced", "attempts": attempts, "last_error": refused}
+                report.bounced += 1
+                if _finish(row_id, values):
+                    bounces.suppress(recipient, "bounce", refused)
+                    db.session.commit()
+                log.warning("mail %s bounced: %s", row_id, refused)
+                continue
             if attempts >= max_attempts:
                 values = {"state": "failed"}
                 report.gave_up += 1

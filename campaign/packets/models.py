@@ -91,6 +91,9 @@ class Packet(db.Model):
 
     build: Mapped[PacketBuild] = relationship(back_populates="packets")
     official: Mapped[Official] = relationship()
+    replies: Mapped[list[PacketReply]] = relationship(
+        back_populates="packet", order_by="PacketReply.received_on"
+    )
 
     @property
     def counts(self) -> list[dict]:
@@ -101,3 +104,43 @@ class Packet(db.Model):
     def files(self) -> dict[str, str]:
         """File names and their SHA-256."""
         return json.loads(self.files_json)
+
+
+REPLY_CHANNELS = ("letter", "email", "meeting", "statement", "other")
+REPLY_LOCALES = ("en", "zh_Hans", "zh_Hant")
+
+
+class PacketReply(db.Model):
+    """What an official answered to a delivered packet, as an organiser recorded it.
+
+    Public: the campaign page shows it under the outcome, the packet's verification page
+    links to it. The file, if any, is one the organiser chose to publish, stored on our
+    server stripped of its metadata.
+    """
+
+    __tablename__ = "packet_replies"
+    __table_args__ = (
+        CheckConstraint(
+            "how IN ('letter', 'email', 'meeting', 'statement', 'other')", name="how_valid"
+        ),
+        CheckConstraint("locale IN ('en', 'zh_Hans', 'zh_Hant')", name="locale_valid"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    packet_id: Mapped[str] = mapped_column(ForeignKey("packets.id", ondelete="CASCADE"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    how: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    # The language the summary is written in, for its lang attribute.
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The published file: its type ("" when there is none), size and SHA-256.
+    file_type: Mapped[str] = mapped_column(String(40), default="")
+    file_size: Mapped[int] = mapped_column(Integer, default=0)
+    file_sha256: Mapped[str] = mapped_column(String(64), default="")
+    recorded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    packet: Mapped[Packet] = relationship(back_populates="replies")

@@ -10,22 +10,24 @@ from flask import (
     g,
     redirect,
     render_template,
+    request,
     send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from campaign import audit
+from campaign import audit, pagecache
 from campaign.accounts.access import allow, guard
 from campaign.campaigns.services import localise
-from campaign.extensions import db
+from campaign.extensions import csrf, db
 from campaign.i18n import select_locale, use_language_prefix
-from campaign.packets import builder
-from campaign.packets.models import Packet, PacketBuild
+from campaign.packets import builder, replies
+from campaign.packets.models import Packet, PacketBuild, PacketReply
 from campaign.timeutil import utcnow
-from campaign.visits.forms import DELIVERY_METHODS, DeliveryForm
+from campaign.visits.forms import DELIVERY_METHODS, REPLY_METHODS, DeliveryForm, ReplyForm
 from campaign.visits.models import Visit
 
 bp = Blueprint("packets_admin", __name__, url_prefix="/staff", template_folder="templates")
@@ -76,6 +78,7 @@ def build(visit_id: int, build_id: int):
         refresh=record.state in ("queued", "running") and not stalled,
         delivery_form=DeliveryForm(formdata=None),
         methods=DELIVERY_METHODS,
+        reply_methods=REPLY_METHODS,
         action=FlaskForm(),
     )
 
@@ -129,6 +132,82 @@ def delivered(packet_id: str):
     return redirect(back + f"#p-{packet.id}", code=303)
 
 
+def _reply_error(code: str) -> str:
+    return {
+        "not_delivered": _(
+            "Record the packet's delivery first: a reply answers a delivered packet."
+        ),
+        "file_type": _("The file must be a PDF, PNG or JPEG."),
+        "file_size": _(
+            "The file is larger than %(mb)s MB.", mb=current_app.config["UPLOAD_MAX_MB"]
+        ),
+        "file_unreadable": _("The file cannot be read: it may be damaged."),
+        "summary": _("Write a summary of the reply."),
+    }.get(code, _("Please check the form."))
+
+
+@bp.route("/packets/<packet_id>/reply", methods=["GET", "POST"])
+@csrf.exempt  # checked by the form itself, once the larger upload limit is set
+@allow(*ORGANISERS)
+def reply(packet_id: str):
+    """Record what the official answered to a delivered packet."""
+    packet = db.session.get(Packet, packet_id) or abort(404)
+    back = url_for("packets_admin.build", visit_id=packet.build.visit_id, build_id=packet.build_id)
+    error = ""
+    # A form with a file: allowed past the site's small request limit, to the upload's.
+    limit = replies.max_bytes() + 256 * 1024
+    request.max_content_length = limit
+    try:
+        if (request.content_length or 0) > limit:
+            # Said before the body is read: refused without reading it.
+            raise RequestEntityTooLarge()
+        form = ReplyForm()
+    except RequestEntityTooLarge:
+        form, error = ReplyForm(formdata=None), _reply_error("file_size")
+    if not error and form.validate_on_submit():
+        upload = form.file.data.read(replies.max_bytes() + 1) if form.file.data else None
+        try:
+            replies.record_reply(packet, form.received_on.data, form.how.data,
+                                 form.summary.data or "", form.locale.data, upload,
+                                 current_user)  # fmt: skip
+        except replies.ReplyError as exc:
+            db.session.rollback()
+            error = _reply_error(exc.code)
+        else:
+            db.session.commit()
+            pagecache.clear()  # the campaign page shows replies
+            flash(_("Reply recorded."))
+            return redirect(back + f"#p-{packet.id}", code=303)
+    elif request.method == "POST" and "csrf_token" in form.errors:
+        abort(400)
+    if packet.delivered_on is None:
+        error = error or _reply_error("not_delivered")
+    status = 422 if error or form.errors else 200
+    page = render_template(
+        "packets/reply_form.html",
+        packet=packet,
+        form=form,
+        back=back,
+        error=error,
+        max_mb=current_app.config["UPLOAD_MAX_MB"],
+    )
+    return page, status
+
+
+@bp.post("/replies/<int:reply_id>/remove")
+@allow(*ORGANISERS)
+def remove_reply(reply_id: int):
+    """Remove a reply recorded wrongly (audited)."""
+    record = db.session.get(PacketReply, reply_id) or abort(404)
+    packet = record.packet
+    replies.remove_reply(record, current_user)
+    db.session.commit()
+    pagecache.clear()
+    flash(_("Reply removed."))
+    back = url_for("packets_admin.build", visit_id=packet.build.visit_id, build_id=packet.build_id)
+    return redirect(back + f"#p-{packet.id}", code=303)
+
+
 # -- public verification ---------------------------------------------------------------------
 
 verify_root = Blueprint("verify", __name__, template_folder="templates")
@@ -151,7 +230,11 @@ def _verify(packet_id: str, locale: str):
         visit=visit,
         official=packet.official,
         campaign_title=view.title,
+        campaign_slug=view.slug,
+        campaign_public=visit.campaign.state != "draft",
         titles=titles,
+        replies=replies.packet_replies(packet),
+        reply_methods=REPLY_METHODS,
     )
     return response, 200, {"X-Robots-Tag": "noindex"}
 
@@ -167,3 +250,18 @@ def verify(packet_id: str):
 def verify_in(packet_id: str):
     """The verification page in the language of the URL."""
     return _verify(packet_id, g.locale)
+
+
+@verify_root.get("/replies/<int:reply_id>/file")
+def reply_file(reply_id: int):
+    """The file an organiser published with an official's reply."""
+    record = replies.public_reply(reply_id)
+    if record is None or not record.file_type:
+        abort(404)
+    path = replies.file_path(record)
+    if not path.is_file():
+        abort(404)
+    name = f"reply-{record.id}.{replies.EXTENSIONS[record.file_type]}"
+    response = send_file(path, mimetype=record.file_type, as_attachment=True, download_name=name)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

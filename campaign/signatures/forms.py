@@ -89,6 +89,33 @@ def _country_select(
     return options, frozenset(code for code, _ in country_choices)
 
 
+def _display_field() -> RadioField:
+    return RadioField(
+        _l("How your name may appear on this site"),
+        choices=[
+            SelectChoice("full", _l("My full name and country")),
+            SelectChoice("initials", _l("My initials and country")),
+            SelectChoice("anonymous", _l("Do not show my name")),
+        ],
+        default="full",
+        validate_choice=False,
+    )
+
+
+def _letters_field() -> BooleanField:
+    return BooleanField(_l("You may name me in the letters delivered to officials"))
+
+
+def _updates_field() -> BooleanField:
+    return BooleanField(_l("Send me occasional updates about this campaign"))
+
+
+def valid_display(field: RadioField) -> None:
+    """One of the three display choices, or a translated validation error."""
+    if field.data not in {"full", "initials", "anonymous"}:
+        raise ValidationError(_l("Please choose how your name may appear."))
+
+
 class SignForm(PublicForm):
     """Sign one campaign, any subset of its demands."""
 
@@ -104,18 +131,9 @@ class SignForm(PublicForm):
     comment = _text(_l("Public comment (optional)"), COMMENT_MAX, field=TextAreaField,
                     multiline=True, signer=True)  # fmt: skip
     demands = DemandsField(_l("The demands you sign"), coerce=int)
-    display = RadioField(
-        _l("How your name may appear on this site"),
-        choices=[
-            SelectChoice("full", _l("My full name and country")),
-            SelectChoice("initials", _l("My initials and country")),
-            SelectChoice("anonymous", _l("Do not show my name")),
-        ],
-        default="full",
-        validate_choice=False,
-    )
-    name_in_letters = BooleanField(_l("You may name me in the letters delivered to officials"))
-    updates = BooleanField(_l("Send me occasional updates about this campaign"))
+    display = _display_field()
+    name_in_letters = _letters_field()
+    updates = _updates_field()
     # Hidden from people by CSS and aria-hidden; naive bots fill it in.
     website = StringField(_l("Leave this field empty"))
 
@@ -137,8 +155,7 @@ class SignForm(PublicForm):
 
     def validate_display(self, field: RadioField) -> None:
         """One of the three display choices."""
-        if field.data not in {"full", "initials", "anonymous"}:
-            raise ValidationError(_l("Please choose how your name may appear."))
+        valid_display(field)
 
     def validate_demands(self, field: DemandsField) -> None:
         """At least one demand must be ticked."""
@@ -158,3 +175,15 @@ class EraseRequestForm(PublicForm):
     def validate_email(self, field: EmailField) -> None:
         """Check syntax and keep the normalised address."""
         self.normalised_email = checked_email(field)
+
+
+class ChoicesForm(PublicForm):
+    """A supporter's own page: how they are shown, named in letters, sent updates."""
+
+    display = _display_field()
+    name_in_letters = _letters_field()
+    updates = _updates_field()
+
+    def validate_display(self, field: RadioField) -> None:
+        """One of the three display choices."""
+        valid_display(field)

@@ -65,6 +65,9 @@ class Signature(db.Model):
     # When the latest confirmation mail goes (or went) out; limits mail to one address.
     mailed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When mail to the address was last refused for good (or reported as spam); cleared
+    # when its owner signs again from the form. Staff count these per campaign.
+    bounced_at: Mapped[datetime | None]
 
     demands: Mapped[list[SignatureDemand]] = relationship(
         back_populates="signature", cascade="all, delete-orphan"

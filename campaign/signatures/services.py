@@ -29,12 +29,13 @@ from campaign.campaigns.services import localise
 from campaign.emails import canonical_mailbox
 from campaign.extensions import db
 from campaign.i18n import URL_CODES
-from campaign.mail import outbox
+from campaign.mail import bounces, outbox
 from campaign.mail.models import OutboxMessage
 from campaign.moderation.heuristics import hold_reasons
 from campaign.names import sort_key
 from campaign.security import TokenError
 from campaign.signatures import counts
+from campaign.signatures.mine import reserve_link as reserve_page_link
 from campaign.signatures.models import Signature, SignatureDemand, Submission
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
@@ -211,6 +212,8 @@ def _take(campaign: Campaign, submission: Submission, views: dict | None = None)
     any other submission that arrived meanwhile.
     """
     sig = _find_or_create(campaign, submission.email, submission)
+    # Signing from the form is what lifts a bounce: the owner says the address works.
+    bounces.lift(sig.email)
     submission.signature_id = sig.id
     submission.email = ""
     submission.state = "pending"
@@ -309,6 +312,7 @@ def _queue_confirmation(
             kind="confirm",
             send_at=send_at,
             link_token=link_token,
+            page_token=reserve_page_link(sig.id, now=send_at),
             campaign=view,
             submission=submission,
             demands=[d for d in view.demands if d.id in wanted],
@@ -321,6 +325,9 @@ def _queue_confirmation(
                 "signatures.confirm", lang=URL_CODES[locale], token=tokens.PLACEHOLDER
             ),
             days=days,
+            my_link=external_url(
+                "signatures.mine", lang=URL_CODES[locale], token=tokens.PAGE_PLACEHOLDER
+            ),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     abort,
@@ -19,7 +21,9 @@ from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
 from campaign.security import TokenError, TokenExpired
+from campaign.signatures import mine as own
 from campaign.signatures.counts import clear_cache
+from campaign.signatures.details import submission_details
 from campaign.signatures.erasure import (
     after_erasure,
     ask_for_erasure,
@@ -27,7 +31,7 @@ from campaign.signatures.erasure import (
     signatures_of,
 )
 from campaign.signatures.erasure import erase as erase_signatures
-from campaign.signatures.forms import EraseRequestForm
+from campaign.signatures.forms import ChoicesForm, EraseRequestForm
 from campaign.signatures.services import (
     open_confirmation,
     press_confirmation,
@@ -79,7 +83,7 @@ def confirm_page(token: str):
     view = localise(pending.campaign, str(get_locale()))
     if pending.applied:
         # What this link confirmed (the worker may not have applied it to the row yet).
-        return _thanks(view, pending.submission)
+        return _thanks(view, pending.submission, own.thanks_link_token(token))
     wanted = set(pending.submission.demand_list)
     return _noindex(
         render_template(
@@ -100,15 +104,21 @@ def confirm(token: str):
         press_confirmation(token)
     except TokenError as exc:
         return _link_problem(exc)
+    own.record_thanks_link(token)
     db.session.commit()
     return redirect(url_for("signatures.confirm_page", token=token), code=303)
 
 
-def _thanks(view, signature):  # noqa: ANN001 - a CampaignView and a Signature
+def _thanks(view, signature, my_token: str | None):  # noqa: ANN001 - a CampaignView, a Signature
     share_url = external_url("campaigns.show", slug=view.slug)
     return _noindex(
         render_template(
-            "signatures/thanks.html", view=view, signature=signature, share_url=share_url
+            "signatures/thanks.html",
+            view=view,
+            signature=signature,
+            share_url=share_url,
+            my_token=my_token,
+            my_days=own.link_days(),
         )
     )
 
@@ -169,3 +179,112 @@ def unsubscribe(token: str):
     stop_updates(row.signature_id)
     db.session.commit()
     return _noindex(render_template("signatures/unsubscribed.html"))
+
+
+# A supporter's own page. Each answer is private: never cached, never indexed.
+
+
+def _mine_page(mine: own.Mine, token: str, form: ChoicesForm, error: str = "", status=200):
+    view = localise(mine.campaign, str(get_locale()))
+    signed = set(mine.demand_ids)
+    return _noindex(
+        render_template(
+            "signatures/mine.html",
+            view=view,
+            mine=mine,
+            sig=mine.signature,
+            token=token,
+            demands=[d for d in view.demands if d.id in signed],
+            details=submission_details(mine.signature),
+            form=form,
+            error=error,
+            done=request.args.get("done", "") if request.method == "GET" else "",
+            days=own.link_days(),
+        ),
+        status,
+    )
+
+
+@bp.get("/my/<token>")
+def mine(token: str):
+    """What is stored about the supporter, and what they can change; changes nothing."""
+    try:
+        found = own.open_mine(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    return _mine_page(found, token, ChoicesForm(obj=found.signature))
+
+
+def _done(token: str, what: str):
+    clear_cache()  # counts and recent supporters show the change at once
+    return redirect(url_for("signatures.mine", token=token, done=what), code=303)
+
+
+@bp.post("/my/<token>/choices")
+@csrf.exempt  # the token is the proof; crossorigin refuses other sites' posts
+@limits.per_address("LIMIT_CONFIRM_PER_ADDRESS")
+def mine_choices(token: str):
+    """Change how the supporter is shown, named in letters, and sent updates."""
+    try:
+        found = own.open_mine(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    form = ChoicesForm(request.form)
+    if not form.validate():
+        return _mine_page(found, token, form, status=422)
+    own.change_choices(found, form.display.data, form.name_in_letters.data, form.updates.data)
+    db.session.commit()
+    return _done(token, "saved")
+
+
+@bp.post("/my/<token>/withdraw")
+@csrf.exempt  # the token is the proof; crossorigin refuses other sites' posts
+@limits.per_address("LIMIT_CONFIRM_PER_ADDRESS")
+def mine_withdraw(token: str):
+    """Withdraw the signature from one demand."""
+    try:
+        found = own.open_mine(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    try:
+        own.withdraw_demand(found, request.form.get("demand", type=int))
+    except own.MineError as exc:
+        db.session.rollback()
+        return _mine_page(found, token, ChoicesForm(obj=found.signature), exc.code, 422)
+    db.session.commit()
+    return _done(token, "withdrawn")
+
+
+@bp.get("/my/<token>/data.json")
+def mine_data(token: str):
+    """Everything stored about the supporter for this campaign, as a JSON download."""
+    try:
+        found = own.open_mine(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    body = json.dumps(own.stored_data(found), ensure_ascii=False, indent=2)
+    response = _noindex(body)
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="signature-{found.campaign.slug}.json"'
+    )
+    return response
+
+
+@bp.route("/my/<token>/erase", methods=["GET", "POST"])
+@csrf.exempt  # the token is the proof; crossorigin refuses other sites' posts
+@limits.per_address("LIMIT_CONFIRM_PER_ADDRESS")
+def mine_erase(token: str):
+    """Show what erasing removes (GET), erase it (POST)."""
+    try:
+        found = own.open_mine(token)
+    except TokenError as exc:
+        return _link_problem(exc)
+    if request.method == "POST":
+        own.erase_mine(found)
+        db.session.commit()
+        after_erasure()
+        clear_cache()
+        return _noindex(render_template("signatures/erase.html", done=True))
+    count = signatures_of(found.signature.email)
+    return _noindex(render_template("signatures/erase.html", done=False, count=count))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -162,3 +163,28 @@ class DeliveryForm(FlaskForm):
     note = TextAreaField(
         _l("Note (optional)"), validators=[Length(max=2000), CleanText(multiline=True)]
     )
+
+
+REPLY_METHODS = {
+    "letter": _l("By letter"),
+    "email": _l("By e-mail"),
+    "meeting": _l("In a meeting"),
+    "statement": _l("In a public statement"),
+    "other": _l("Other"),
+}
+
+
+class ReplyForm(FlaskForm):
+    """What an official answered to a delivered packet."""
+
+    received_on = DateField(_l("Received on"), validators=[InputRequired(REQUIRED), DateInRange()])
+    how = SelectField(_l("How"), choices=[SelectChoice(k, v) for k, v in REPLY_METHODS.items()])
+    summary = TextAreaField(
+        _l("Summary, as the public will read it"),
+        validators=[DataRequired(REQUIRED), Length(max=4000), CleanText(multiline=True)],
+    )
+    locale = SelectField(
+        _l("Language of the summary"),
+        choices=[SelectChoice(k, v) for k, v in NATIVE_NAMES.items()],
+    )
+    file = FileField(_l("The reply itself, to publish (optional: PDF, PNG or JPEG)"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -96,3 +97,20 @@ def build_packets(page: Page, site: Site, visit_path: str) -> str:
     # Nothing here reloads: the page's own refresh must bring the result.
     expect(page.locator("a[href$='/zip']")).to_be_visible(timeout=60_000)
     return build_url
+
+
+def deliver_and_reply(page: Page, summary: str, upload: Path | None = None) -> None:
+    """On a build page: mark the first packet delivered, then record its official's reply."""
+    first = page.locator("main section.queue-item").first
+    first.locator("input[type=date]").fill("2027-03-01")
+    with page.expect_navigation():
+        first.locator("form button[type=submit]").click()
+    page.locator("main section.queue-item").first.locator("a[href$='/reply']").click()
+    page.locator("#received_on").fill("2027-03-05")
+    page.locator("#how").select_option("letter")
+    page.locator("#summary").fill(summary)
+    if upload is not None:
+        page.locator("#file").set_input_files(upload)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    expect(page.locator("main")).to_contain_text(summary)

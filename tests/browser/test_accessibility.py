@@ -15,6 +15,7 @@ from tests.browser.act import (
     SIGN_BUTTON,
     build_packets,
     confirm,
+    deliver_and_reply,
     fill_form,
     login,
     new_address,
@@ -78,6 +79,7 @@ def populated(site, browser):  # noqa: ANN001, ANN201
     page.goto(site.url("/staff/visits/"))
     page.locator("main a", has_text="Hu Jintao").first.click()
     build_packets(page, site, page.url.removeprefix(site.base))
+    deliver_and_reply(page, "The ministry acknowledged the letter.")  # the reply form too
     erase_address = sign(page, site, "en", positions=(2,), name="Erin Wu")
     confirm(page, site, erase_address)
     context.close()
@@ -91,8 +93,11 @@ def _special_pages(page: Page, site, lang: str) -> list[str]:  # noqa: ANN001
         f"/{lang}/confirm/not-a-real-token",  # the link-problem page
         f"/{lang}/c/no-such-campaign/",  # the 404 page
     ]
-    address = sign(page, site, lang, positions=(3,))
-    special.append(site.link_in(site.wait_for_mail(address), "confirm").removeprefix(site.base))
+    address = sign(page, site, lang, positions=(3, 4))
+    mail = site.wait_for_mail(address)
+    special.append(site.link_in(mail, "confirm").removeprefix(site.base))
+    mine = site.link_in(mail, "my").removeprefix(site.base)
+    special += [mine, mine + "/erase"]  # the supporter's own page, and its erase step
     return special
 
 

@@ -10,12 +10,14 @@ import uuid
 import zipfile
 
 from playwright.sync_api import expect
+from reportlab.pdfgen import canvas
 
 from tests.browser.act import (
     SIGN_BUTTON,
     build_packets,
     confirm,
     counts,
+    deliver_and_reply,
     fill_form,
     login,
     new_address,
@@ -185,3 +187,58 @@ def test_a_supporter_erases_their_data_from_the_privacy_page(new_page, site, vie
     expect(page.locator("main h1")).to_have_text("您的資料已刪除")
     after = wait_for_counts(page, site, "zh-hant", {5: before - 1})
     assert after[5] == before - 1
+
+
+def test_a_supporter_changes_their_mind_on_their_own_page(new_page, site, viewport, javascript):
+    page = new_page(viewport, javascript)
+    page.goto(site.url(f"/zh-hant/c/{site.slug}/"))
+    start = counts(page)
+    address = sign(page, site, "zh-hant", positions=(6, 7), name="陳美")
+    confirm(page, site, address)
+    before = wait_for_counts(page, site, "zh-hant", {6: start[6] + 1, 7: start[7] + 1})
+    # The thank-you page's private link, not the mail's: it works the moment it is shown.
+    page.go_back()
+    page.locator("main a[href*='/my/']").click()
+    expect(page.locator("main h1")).to_have_text("您的簽名")
+    expect(page.locator("main form button", has_text="撤回")).to_have_count(2)
+    page.locator("main form button[aria-label$=' 7 項訴求撤回我的簽名']").click()
+    expect(page.locator("[role=status]")).to_contain_text("不再計入")
+    expect(page.locator("main form button", has_text="撤回")).to_have_count(1)
+    page.locator("input[name=display][value=anonymous]").check()
+    page.locator("#name_in_letters").uncheck()
+    page.locator("main form button", has_text="儲存我的選擇").click()
+    expect(page.locator("[role=status]")).to_contain_text("已儲存")
+    expect(page.locator("input[name=display][value=anonymous]")).to_be_checked()
+    after = wait_for_counts(page, site, "zh-hant", {6: before[6], 7: before[7] - 1})
+    assert after[7] == before[7] - 1
+    assert after[6] == before[6]
+    assert "陳美" not in page.locator("main").inner_text()  # no longer shown by name
+
+
+def test_an_organiser_records_a_reply_that_the_public_then_reads(
+    new_page, site, viewport, tmp_path
+):
+    reply = tmp_path / "reply.pdf"
+    sheet = canvas.Canvas(str(reply))
+    sheet.setAuthor("Someone at the NGO")
+    sheet.drawString(72, 720, "Reply of the Ministry")
+    sheet.save()
+    page = new_page(viewport)
+    login(page, site, "organiser")
+    page.goto(site.url("/staff/visits/"))
+    page.locator("main a", has_text="Hu Jintao").first.click()
+    build_url = build_packets(page, site, page.url.removeprefix(site.base))
+    summary = f"The Secretary promised an answer within a month ({uuid.uuid4().hex[:6]})."
+    deliver_and_reply(page, summary, upload=reply)
+    expect(page).to_have_url(re.compile(re.escape(build_url) + "#p-"))
+    page.locator("main section.queue-item").first.locator("a[href^='/verify/']").click()
+    expect(page.locator("main dl")).to_contain_text("Reply")
+    page.locator("main dl a", has_text="read the reply").click()
+    expect(page).to_have_url(re.compile(r"/en/c/[^/]+/#reply-\d+$"))
+    article = page.locator("section.replies article", has_text=summary)
+    expect(article).to_be_visible()
+    with page.expect_download() as download:
+        article.locator("a", has_text="Download the reply").click()
+    data = download.value.path().read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert b"Someone at the NGO" not in data  # published without its metadata

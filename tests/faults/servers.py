@@ -36,6 +36,7 @@ def production_env(instance: Path, database: str, base: str, **extra: str) -> di
         MAIL_BACKEND="file",
         MAIL_FILE_DIR=str(instance / "mail"),
         PACKET_DIR=str(instance / "packets"),
+        UPLOAD_DIR=str(instance / "uploads"),
         PUBLIC_URL=base,
         TRUSTED_HOSTS="127.0.0.1",
         SESSION_COOKIE_SECURE="false",

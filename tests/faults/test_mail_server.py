@@ -9,15 +9,13 @@ import email
 import email.policy
 from datetime import timedelta
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from campaign.extensions import db
 from campaign.mail.models import OutboxMessage
 from campaign.mail.outbox import deliver_due
 from campaign.timeutil import utcnow
-from tests.conftest import confirm, confirm_link, free_port, sign
+from tests.conftest import confirm, confirm_link, sign
 
 
 class FlakyServer:
@@ -36,27 +34,6 @@ class FlakyServer:
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
         return "250 2.0.0 OK"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """The app's mail goes to a port on loopback; start the server there when told."""
-    port = free_port()
-    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    started = []
-
-    def start(refuse: int = 0) -> FlakyServer:
-        handler = FlakyServer(refuse)
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        started.append(controller)
-        return handler
-
-    yield start
-    for controller in started:
-        controller.stop()
 
 
 def _queue(app) -> list[tuple[str, int, float]]:
@@ -95,7 +72,7 @@ def test_mail_waits_out_a_server_that_is_down_then_refusing(app, client, seeded,
     assert [(s, a) for s, a, _ in first] == [("queued", 1)] * 3
     assert all(25 <= wait <= 30 for _, _, wait in first)  # back-off: 30 s
 
-    server = smtp(refuse=3)  # up, but refusing the next three messages
+    server = smtp(FlakyServer(refuse=3))  # up, but refusing the next three messages
     _time_passes(app)
     report = _deliver(app)
     assert (report.sent, report.failed) == (0, 3)
@@ -122,7 +99,7 @@ def test_a_message_that_keeps_failing_is_kept_as_failed_not_lost(app, client, se
                                                                  monkeypatch):  # fmt: skip
     monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 2)
     sign(client, seeded)
-    server = smtp(refuse=10)
+    server = smtp(FlakyServer(refuse=10))
     _deliver(app)
     _time_passes(app)
     report = _deliver(app)

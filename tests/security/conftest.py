@@ -25,6 +25,7 @@ def seeded_instance(instance: Path, **settings: object) -> Iterator[tuple]:
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'campaign.db'}"
     config.MAIL_FILE_DIR = str(instance / "mail")
     config.PACKET_DIR = str(instance / "packets")
+    config.UPLOAD_DIR = str(instance / "uploads")
     for name, value in settings.items():
         setattr(config, name, value)
     app = create_app(config)
