@@ -197,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.moderation.views import bp as moderation_bp
     from campaign.packets.views import bp as packets_bp
     from campaign.packets.views import verify_pages, verify_root
+    from campaign.signatures.staff_views import bp as paper_bp
     from campaign.visits.views import bp as visits_bp
 
     app.register_blueprint(campaign_admin_bp)
@@ -204,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(visits_bp)
     app.register_blueprint(packets_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(paper_bp)
     app.register_blueprint(verify_root)
     app.register_blueprint(verify_pages)
     register_error_pages(app)

@@ -33,8 +33,28 @@ def country_codes() -> frozenset[str]:
 
 
 def country_name(code: str, locale: str) -> str:
-    """The name of ``code`` in ``locale``, or the code itself when unknown."""
+    """The name of ``code`` in ``locale``, or the code itself when unknown.
+
+    ``ZZ`` (CLDR's unknown region) stands for paper sheets that did not say.
+    """
+    if code == "ZZ":
+        return Locale.parse(locale).territories.get("ZZ", code)
     return dict(country_choices(locale)).get(code, code)
+
+
+@lru_cache(maxsize=1)
+def _by_name() -> dict[str, str]:
+    found = {}
+    for locale in ("en", "zh_Hans", "zh_Hant"):
+        for code, name in country_choices(locale):
+            found[name.casefold()] = code
+            found[code.casefold()] = code
+    return found
+
+
+def country_lookup(value: str) -> str | None:
+    """The code of a country typed as its code or its name in English or Chinese."""
+    return _by_name().get(" ".join(value.split()).casefold()) if value else None
 
 
 @lru_cache(maxsize=8)

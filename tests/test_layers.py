@@ -18,7 +18,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # request, and links (which stay on the onion address for a request that came there).
 REQUEST_MODULES = {
     "views", "staff_views", "pages", "access", "i18n", "security", "render", "transactions",
-    "crossorigin", "pagecache", "limits", "requestlog", "metrics", "wakeup", "urls",
+    "crossorigin", "pagecache", "limits", "requestlog", "metrics", "wakeup", "urls", "uploads",
 }  # fmt: skip
 
 

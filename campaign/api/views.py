@@ -62,6 +62,7 @@ def _campaign(slug: str):  # noqa: ANN202 - a JSON response
             "state": c.state,
             "goal": c.goal,
             "signatures": counts.total,
+            "paper": counts.paper,
             "demands": [
                 {
                     "id": d.id,
@@ -69,6 +70,7 @@ def _campaign(slug: str):  # noqa: ANN202 - a JSON response
                     "title": d.title,
                     "retired": d.retired,
                     "signatures": counts.per_demand.get(d.id, 0),
+                    "paper": counts.paper_per_demand.get(d.id, 0),
                 }
                 for d in c.demands
             ],

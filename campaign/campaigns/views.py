@@ -18,12 +18,13 @@ from campaign.campaigns.services import (
 )
 from campaign.countries import country_name
 from campaign.extensions import csrf, db
-from campaign.i18n import use_language_prefix
+from campaign.i18n import URL_CODES, use_language_prefix
 from campaign.security import client_address, hash_address
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for
 from campaign.signatures.opendata import OpenData, open_data
 from campaign.signatures.services import SignatureInput, receive_signature
+from campaign.signatures.sheet import PAPERS, signature_sheet
 
 bp = Blueprint("campaigns", __name__, url_prefix="/<lang>", template_folder="templates")
 use_language_prefix(bp)
@@ -148,4 +149,22 @@ def data_csv(slug: str):
     # Set on every answer: a kept page keeps only its type and bytes, not its headers.
     response = pagecache.serve(("data.csv", slug, g.locale), render)
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}-data.csv"'
+    return response
+
+
+@bp.get("/c/<slug>/sheet.pdf")
+def sheet(slug: str):
+    """A printable signature sheet (``?paper=A4`` or ``Letter``) in the page's language."""
+    campaign = public_campaign(slug)
+    paper = request.args.get("paper", "A4")
+    if campaign is None or paper not in PAPERS:
+        abort(404)
+
+    def render():  # noqa: ANN202 - a PDF response
+        body = signature_sheet(campaign, str(g.locale), paper)
+        return current_app.response_class(body, mimetype="application/pdf")
+
+    response = pagecache.serve(("sheet", slug, g.locale, paper), render)
+    name = f"{slug}-sheet-{URL_CODES[str(g.locale)]}-{paper}.pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
     return response

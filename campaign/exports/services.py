@@ -42,6 +42,8 @@ COLUMNS = [
     "name_in_letters",
     "updates",
     "locale",
+    "source",  # online, or paper (typed in from a sheet)
+    "paper_batch",  # the batch a paper signature was entered in
     "demands",
     "signed_at",
     "confirmed_at",
@@ -192,6 +194,7 @@ def export_batches(campaign: Campaign, flt: ExportFilter, export_id: str) -> Ite
         # print it again was a third of the export's time. PostgreSQL returns datetimes.
         "signed_at": type_coerce(Signature.created_at, String),
         "confirmed_at": type_coerce(Signature.confirmed_at, String),
+        "source": Signature.source, "paper_batch": Signature.batch_id,
     }  # fmt: skip
     selected = [c for c in cols if c in fields]
     stmt = select(*(fields[c] for c in selected)).order_by(Signature.id).limit(BATCH)

@@ -42,6 +42,7 @@ ANNEX_HEADER = [
     "name",
     "region",
     "affiliation",
+    "source",  # online, or paper (typed in from a sheet)
 ]
 ANNEX_COUNTS_HEADER = ["packet", "demand", "demand_title", "supporters"]
 
@@ -281,6 +282,7 @@ def _write_letter_and_annex(
                         safe_cell(person.name),
                         safe_cell(person.region),
                         safe_cell(person.affiliation),
+                        person.source,
                     ]
                 )
                 written += 1

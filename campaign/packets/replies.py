@@ -26,6 +26,7 @@ from campaign import audit
 from campaign.errors import RefusedError
 from campaign.extensions import db
 from campaign.packets.models import REPLY_CHANNELS, REPLY_LOCALES, Packet, PacketBuild, PacketReply
+from campaign.uploads import upload_limit
 from campaign.visits.models import Visit
 
 SUMMARY_MAX = 4000
@@ -40,11 +41,6 @@ EXTENSIONS = {mime: ext for mime, ext in FILE_TYPES.values()}
 
 class ReplyError(RefusedError):
     """A reply that cannot be recorded; ``code`` says why."""
-
-
-def max_bytes() -> int:
-    """The largest file accepted."""
-    return current_app.config["UPLOAD_MAX_MB"] * 1024 * 1024
 
 
 def file_path(reply: PacketReply) -> Path:
@@ -62,7 +58,7 @@ def _file_type(data: bytes) -> str:
 
 def clean_file(data: bytes) -> tuple[str, bytes]:
     """The file's type and its bytes without metadata; ``ReplyError`` if it is refused."""
-    if len(data) > max_bytes():
+    if len(data) > upload_limit():
         raise ReplyError("file_size")
     mime = _file_type(data)
     try:

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, distinct, func, or_, select
 
+from campaign.campaigns.models import Demand
 from campaign.countries import country_choices
 from campaign.extensions import db
 from campaign.signatures.counts import counted_demand_links, counted_signatures
-from campaign.signatures.models import Signature, SignatureDemand
+from campaign.signatures.models import PaperBatch, PaperCount, Signature, SignatureDemand
 
 BATCH = 2000
 
@@ -30,6 +31,7 @@ class Supporter:
     country: str
     region: str
     affiliation: str
+    source: str = "online"
 
 
 def _counted(demand_ids: list[int], snapshot: datetime) -> list:
@@ -54,7 +56,47 @@ def demand_counts(demand_ids: list[int], snapshot: datetime) -> dict[int, tuple[
         .group_by(SignatureDemand.demand_id)
     ).all()
     found = {demand_id: (int(total), int(named)) for demand_id, total, named in rows}
-    return {demand_id: found.get(demand_id, (0, 0)) for demand_id in demand_ids}
+    paper: dict[int, int] = {}
+    for _batch, _country, demand_id, n in _paper_counts(demand_ids, snapshot):
+        if demand_id is not None:
+            paper[demand_id] = paper.get(demand_id, 0) + n
+    result = {}
+    for demand_id in demand_ids:
+        total, named = found.get(demand_id, (0, 0))
+        result[demand_id] = (total + paper.get(demand_id, 0), named)
+    return result
+
+
+def _paper_counts(
+    demand_ids: list[int], snapshot: datetime
+) -> list[tuple[int, str, int | None, int]]:
+    """Counts-only paper batches at ``snapshot``, as ``(batch, country, demand, n)`` rows:
+    active batches entered by then; a demand of None stands for the country's people."""
+    campaigns = select(Demand.campaign_id).where(Demand.id.in_(demand_ids)).scalar_subquery()
+    rows = db.session.execute(
+        select(PaperCount.batch_id, PaperCount.country, PaperCount.demand_id, PaperCount.n)
+        .join(PaperBatch, PaperBatch.id == PaperCount.batch_id)
+        .where(
+            PaperBatch.state == "active",
+            PaperBatch.created_at <= snapshot,
+            PaperBatch.campaign_id.in_(campaigns),
+            or_(PaperCount.demand_id.in_(demand_ids), PaperCount.demand_id.is_(None)),
+        )
+    ).all()
+    return [(b, c, d, int(n)) for b, c, d, n in rows]
+
+
+def _paper_people(demand_ids: list[int], snapshot: datetime) -> int:
+    """Counts-only paper supporters of any of ``demand_ids``, each person at most once.
+
+    The sheets say how many people signed each demand, not who: a country's row adds the
+    largest of its demands' numbers, the fewest people it can be, so a letter never claims
+    more supporters than signed."""
+    largest: dict[tuple[int, str], int] = {}
+    for batch, country, demand_id, n in _paper_counts(demand_ids, snapshot):
+        if demand_id is not None:
+            largest[(batch, country)] = max(largest.get((batch, country), 0), n)
+    return sum(largest.values())
 
 
 def distinct_counts(demand_ids: list[int], snapshot: datetime) -> tuple[int, int]:
@@ -73,7 +115,7 @@ def distinct_counts(demand_ids: list[int], snapshot: datetime) -> tuple[int, int
         .join(Signature, Signature.id == SignatureDemand.signature_id)
         .where(*_counted(demand_ids, snapshot), Signature.name_in_letters.is_(True))
     )
-    return int(supporters or 0), int(named or 0)
+    return int(supporters or 0) + _paper_people(demand_ids, snapshot), int(named or 0)
 
 
 def small_countries(demand_id: int, snapshot: datetime, minimum: int) -> frozenset[str]:
@@ -107,12 +149,12 @@ def named_supporters(
     country_rank = case(ranks, value=Signature.country, else_=unknown)
     group = case((Signature.country.in_(others), OTHER), else_=Signature.country)
     stmt = (
-        select(Signature.name, group, Signature.region, Signature.affiliation)
+        select(Signature.name, group, Signature.region, Signature.affiliation, Signature.source)
         .select_from(SignatureDemand)
         .join(Signature, Signature.id == SignatureDemand.signature_id)
         .where(*_counted([demand_id], snapshot), Signature.name_in_letters.is_(True))
         .order_by(country_rank, group, Signature.sort_name, Signature.name, Signature.id)
         .execution_options(yield_per=BATCH)
     )
-    for name, country, region, affiliation in db.session.execute(stmt):
-        yield Supporter(name=name, country=country, region=region, affiliation=affiliation)
+    for name, country, region, affiliation, source in db.session.execute(stmt):
+        yield Supporter(name, country, region, affiliation, source)

@@ -27,6 +27,7 @@ from campaign.i18n import select_locale, use_language_prefix
 from campaign.packets import builder, replies
 from campaign.packets.models import Packet, PacketBuild, PacketReply
 from campaign.timeutil import utcnow
+from campaign.uploads import allow_upload, upload_limit
 from campaign.visits.forms import DELIVERY_METHODS, REPLY_METHODS, DeliveryForm, ReplyForm
 from campaign.visits.models import Visit
 
@@ -147,25 +148,21 @@ def _reply_error(code: str) -> str:
 
 
 @bp.route("/packets/<packet_id>/reply", methods=["GET", "POST"])
-@csrf.exempt  # checked by the form itself, once the larger upload limit is set
+@csrf.exempt  # the form checks its token, once allow_upload has raised the limit
 @allow(*ORGANISERS)
 def reply(packet_id: str):
     """Record what the official answered to a delivered packet."""
     packet = db.session.get(Packet, packet_id) or abort(404)
     back = url_for("packets_admin.build", visit_id=packet.build.visit_id, build_id=packet.build_id)
     error = ""
-    # A form with a file: allowed past the site's small request limit, to the upload's.
-    limit = replies.max_bytes() + 256 * 1024
-    request.max_content_length = limit
     try:
-        if (request.content_length or 0) > limit:
-            # Said before the body is read: refused without reading it.
+        if not allow_upload():
             raise RequestEntityTooLarge()
         form = ReplyForm()
     except RequestEntityTooLarge:
         form, error = ReplyForm(formdata=None), _reply_error("file_size")
     if not error and form.validate_on_submit():
-        upload = form.file.data.read(replies.max_bytes() + 1) if form.file.data else None
+        upload = form.file.data.read(upload_limit() + 1) if form.file.data else None
         try:
             replies.record_reply(packet, form.received_on.data, form.how.data,
                                  form.summary.data or "", form.locale.data, upload,

@@ -27,7 +27,14 @@ from campaign import pagecache
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.settings import counting_paused_at
-from campaign.signatures.models import CountDelta, CountTally, Signature, SignatureDemand
+from campaign.signatures.models import (
+    CountDelta,
+    CountTally,
+    PaperBatch,
+    PaperCount,
+    Signature,
+    SignatureDemand,
+)
 
 COUNTED_STATE = "confirmed"
 FOLD_BATCH = 5000
@@ -70,6 +77,9 @@ class Counts:
     total: int = 0
     per_demand: dict[int, int] = field(default_factory=dict)
     by_country: dict[str, int] = field(default_factory=dict)
+    # The part of the above that came on paper.
+    paper: int = 0
+    paper_per_demand: dict[int, int] = field(default_factory=dict)
 
     def public_countries(self, minimum: int) -> tuple[dict[str, int], int]:
         """The countries with at least ``minimum`` supporters, and the sum of the others:
@@ -84,6 +94,7 @@ class Contribution:
 
     country: str
     demand_ids: frozenset[int]
+    paper: bool = False
 
 
 def _before(moment: datetime | None, until: datetime | None) -> bool:
@@ -95,7 +106,7 @@ def contribution(sig: Signature, until: datetime | None) -> Contribution | None:
     if sig.state != COUNTED_STATE or not _before(sig.confirmed_at, until):
         return None
     demands = frozenset(d.demand_id for d in sig.demands if _before(d.confirmed_at, until))
-    return Contribution(sig.country, demands)
+    return Contribution(sig.country, demands, sig.source == "paper")
 
 
 def contributions(ids: Iterable[int], until_of: dict[int, datetime | None]) -> dict:
@@ -110,7 +121,11 @@ def contributions(ids: Iterable[int], until_of: dict[int, datetime | None]) -> d
         chunk = ids[start : start + FOLD_BATCH]
         sigs = db.session.execute(
             select(
-                Signature.id, Signature.campaign_id, Signature.country, Signature.confirmed_at
+                Signature.id,
+                Signature.campaign_id,
+                Signature.country,
+                Signature.confirmed_at,
+                Signature.source,
             ).where(Signature.id.in_(chunk), Signature.state == COUNTED_STATE)
         ).all()
         links: dict[int, list[tuple[int, datetime]]] = {}
@@ -121,12 +136,12 @@ def contributions(ids: Iterable[int], until_of: dict[int, datetime | None]) -> d
                    SignatureDemand.confirmed_at.is_not(None))
         ):  # fmt: skip
             links.setdefault(sid, []).append((demand_id, confirmed_at))
-        for sid, campaign_id, country, confirmed_at in sigs:
+        for sid, campaign_id, country, confirmed_at, source in sigs:
             until = until_of.get(campaign_id)
             if not _before(confirmed_at, until):
                 continue
             demands = frozenset(d for d, at in links.get(sid, ()) if _before(at, until))
-            found[sid] = (campaign_id, Contribution(country, demands))
+            found[sid] = (campaign_id, Contribution(country, demands, source == "paper"))
     return found
 
 
@@ -136,9 +151,11 @@ def until_of_all() -> dict[int, datetime | None]:
 
 
 def _rows(c: Contribution, sign: int) -> list[tuple[str, str, int]]:
-    return [("total", "", sign), ("country", c.country, sign)] + [
-        ("demand", str(d), sign) for d in c.demand_ids
-    ]
+    rows = [("total", "", sign), ("country", c.country, sign)]
+    rows += [("demand", str(d), sign) for d in c.demand_ids]
+    if c.paper:
+        rows += [("paper", "", sign)] + [("paper_demand", str(d), sign) for d in c.demand_ids]
+    return rows
 
 
 def _append(moves: Iterable[tuple[int, Contribution, int]]) -> None:
@@ -167,20 +184,87 @@ def record_removed(found: dict) -> None:
     _append((campaign_id, c, -1) for campaign_id, c in found.values())
 
 
+def record_rows(campaign_id: int, rows: Iterable[tuple[str, str, int]]) -> None:
+    """Append deltas given as ``(dimension, key, n)`` (a counts-only paper batch)."""
+    net: Counter[tuple[str, str]] = Counter()
+    for dimension, key, n in rows:
+        net[(dimension, key)] += n
+    values = [
+        {"campaign_id": campaign_id, "dimension": d, "key": k, "delta": n}
+        for (d, k), n in net.items()
+        if n
+    ]
+    if values:
+        db.session.execute(insert(CountDelta), values)
+
+
+# CLDR's "Unknown Region": people on paper sheets that did not say where they live.
+UNKNOWN_COUNTRY = "ZZ"
+
+
+def _count_rows(country: str, demand_id: int | None, n: int) -> list[tuple[str, str, int]]:
+    """Tally rows of one ``PaperCount``: people (no demand) or the signers of one demand."""
+    if demand_id is None:
+        return [("total", "", n), ("paper", "", n), ("country", country or UNKNOWN_COUNTRY, n)]
+    return [("demand", str(demand_id), n), ("paper_demand", str(demand_id), n)]
+
+
+def batch_rows(batch: PaperBatch, sign: int = 1) -> list[tuple[str, str, int]]:
+    """What a counts-only paper batch adds to the tallies (``sign`` -1: takes away)."""
+    return [row for c in batch.counts for row in _count_rows(c.country, c.demand_id, sign * c.n)]
+
+
+def batch_counts(batch: PaperBatch, until: datetime | None) -> bool:
+    """Whether a paper batch counts: active, and entered while counting ran."""
+    return batch.state == "active" and _before(batch.created_at, until)
+
+
+def counted_batch_rows(campaign_id: int, until: datetime | None) -> list[tuple[str, str, int]]:
+    """The tally rows of every counting counts-only batch of a campaign, from their rows."""
+    query = (
+        select(PaperCount.country, PaperCount.demand_id, func.sum(PaperCount.n))
+        .join(PaperBatch, PaperBatch.id == PaperCount.batch_id)
+        .where(PaperBatch.campaign_id == campaign_id, PaperBatch.state == "active")
+        .group_by(PaperCount.country, PaperCount.demand_id)
+    )
+    if until is not None:
+        query = query.where(PaperBatch.created_at <= until)
+    return [
+        row
+        for country, demand_id, n in db.session.execute(query)
+        for row in _count_rows(country, demand_id, int(n or 0))
+    ]
+
+
 def _counts(rows: Iterable[tuple[str, str, int]]) -> Counts:
-    total, per_demand, by_country = 0, Counter(), Counter()
+    total, paper, per_demand, by_country, paper_demand = 0, 0, Counter(), Counter(), Counter()
     for dimension, key, n in rows:
         if dimension == "total":
             total += n
         elif dimension == "demand":
             per_demand[int(key)] += n
-        else:
+        elif dimension == "country":
             by_country[key] += n
+        elif dimension == "paper":
+            paper += n
+        else:
+            paper_demand[int(key)] += n
     return Counts(
         total=total,
         per_demand={k: v for k, v in per_demand.items() if v},
         by_country={k: by_country[k] for k in sorted(by_country) if by_country[k]},
+        paper=paper,
+        paper_per_demand={k: v for k, v in paper_demand.items() if v},
     )
+
+
+def tally_rows(counts: Counts) -> list[tuple[str, str, int]]:
+    """``counts`` as tally rows ``(dimension, key, n)``."""
+    rows = [("total", "", counts.total), ("paper", "", counts.paper)]
+    rows += [("demand", str(d), n) for d, n in counts.per_demand.items()]
+    rows += [("country", c, n) for c, n in counts.by_country.items()]
+    rows += [("paper_demand", str(d), n) for d, n in counts.paper_per_demand.items()]
+    return rows
 
 
 def compute_counts(campaign_id: int) -> Counts:
@@ -212,10 +296,20 @@ def scan_counts(campaign_id: int, until: datetime | None = None) -> Counts:
     by_country = db.session.execute(
         select(Signature.country, func.count()).where(*base).group_by(Signature.country)
     ).all()
+    paper = base + [Signature.source == "paper"]
+    paper_total = db.session.scalar(select(func.count(Signature.id)).where(*paper)) or 0
+    paper_demand = db.session.execute(
+        select(SignatureDemand.demand_id, func.count())
+        .join(Signature, Signature.id == SignatureDemand.signature_id)
+        .where(*paper, *demand_filter)
+        .group_by(SignatureDemand.demand_id)
+    ).all()
     return _counts(
-        [("total", "", total)]
+        [("total", "", total), ("paper", "", paper_total)]
         + [("demand", str(d), n) for d, n in per_demand]
         + [("country", c, n) for c, n in by_country]
+        + [("paper_demand", str(d), n) for d, n in paper_demand]
+        + counted_batch_rows(campaign_id, until)
     )
 
 
@@ -284,12 +378,12 @@ def recount(campaign: Campaign) -> Counts:
     counts = scan_counts(campaign.id, until=counting_until(campaign))
     db.session.execute(delete(CountDelta).where(CountDelta.campaign_id == campaign.id))
     db.session.execute(delete(CountTally).where(CountTally.campaign_id == campaign.id))
-    rows = [("total", "", counts.total)]
-    rows += [("demand", str(d), n) for d, n in counts.per_demand.items()]
-    rows += [("country", c, n) for c, n in counts.by_country.items()]
     db.session.execute(
         insert(CountTally),
-        [{"campaign_id": campaign.id, "dimension": d, "key": k, "n": n} for d, k, n in rows],
+        [
+            {"campaign_id": campaign.id, "dimension": d, "key": k, "n": n}
+            for d, k, n in tally_rows(counts)
+        ],
     )
     return counts
 

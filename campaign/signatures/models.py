@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
 from campaign.timeutil import utcnow
 
 SIGNATURE_STATES = ("unconfirmed", "confirmed", "held", "invalidated")
+# online: signed on the form, confirmed by mail; paper: typed in from a paper sheet, by batch.
+SOURCES = ("online", "paper")
 DISPLAY_CHOICES = ("full", "initials", "anonymous")
 COMMENT_STATES = ("none", "pending", "approved", "rejected")
 
@@ -29,6 +31,7 @@ class Signature(db.Model):
             "comment_state IN ('none', 'pending', 'approved', 'rejected')",
             name="comment_state_valid",
         ),
+        CheckConstraint("source IN ('online', 'paper')", name="source_valid"),
         Index("ix_signatures_campaign_state", "campaign_id", "state", "confirmed_at"),
         # Letter packets read named supporters country by country, in name order.
         Index("ix_signatures_letters", "campaign_id", "country", "sort_name"),
@@ -68,6 +71,11 @@ class Signature(db.Model):
     # When mail to the address was last refused for good (or reported as spam); cleared
     # when its owner signs again from the form. Staff count these per campaign.
     bounced_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    # The paper batch a paper signature was typed in from; confirmed by the batch, not mail.
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("paper_batches.id", ondelete="CASCADE"), index=True
+    )
 
     demands: Mapped[list[SignatureDemand]] = relationship(
         back_populates="signature", cascade="all, delete-orphan"
@@ -160,14 +168,17 @@ class CountTally(db.Model):
 
     __tablename__ = "count_tallies"
     __table_args__ = (
-        CheckConstraint("dimension IN ('total', 'demand', 'country')", name="dimension_valid"),
+        CheckConstraint(
+            "dimension IN ('total', 'demand', 'country', 'paper', 'paper_demand')",
+            name="dimension_valid",
+        ),
     )
 
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
-    # "" for the total, the demand's id, or the ISO country code.
+    # "" for the total (and the paper total), the demand's id, or the ISO country code.
     key: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int] = mapped_column(default=0)
 
@@ -191,3 +202,63 @@ class CountDelta(db.Model):
     dimension: Mapped[str] = mapped_column(String(8))
     key: Mapped[str] = mapped_column(String(16))
     delta: Mapped[int]
+
+
+BATCH_KINDS = ("named", "counts")
+BATCH_STATES = ("active", "invalidated")
+
+
+class PaperBatch(db.Model):
+    """Sheets signed on paper, entered together: where, when and by whom they were collected.
+
+    A named batch holds one paper signature per person (``Signature`` rows, source
+    ``paper``); a counts batch holds numbers only (``PaperCount``), for people who must not
+    be named anywhere. Either is confirmed by being entered, counts at once, and can be
+    corrected or invalidated as a whole, each change audited.
+    """
+
+    __tablename__ = "paper_batches"
+    __table_args__ = (
+        CheckConstraint("kind IN ('named', 'counts')", name="kind_valid"),
+        CheckConstraint("state IN ('active', 'invalidated')", name="state_valid"),
+        CheckConstraint("sheets >= 0", name="sheets_nonnegative"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    collected_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(200))
+    collected_by: Mapped[str] = mapped_column(String(200))
+    sheets: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(12), default="active")
+    invalid_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    counts: Mapped[list[PaperCount]] = relationship(
+        cascade="all, delete-orphan", order_by="PaperCount.id"
+    )
+
+
+class PaperCount(db.Model):
+    """Of a counts batch: how many people from one country signed, or signed one demand."""
+
+    __tablename__ = "paper_counts"
+    __table_args__ = (CheckConstraint("n >= 0", name="n_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("paper_batches.id", ondelete="CASCADE"), index=True
+    )
+    # ISO code, or "" when the sheets did not say.
+    country: Mapped[str] = mapped_column(String(2), default="")
+    # Null: the people from that country; a demand: how many of them signed it.
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
+    n: Mapped[int] = mapped_column(default=0)

@@ -452,6 +452,10 @@ def _apply(
     shown_before = (sig.name, sig.affiliation)
     _apply_details(sig, submission)
     sig.ip_hash = submission.ip_hash
+    if sig.source == "paper":
+        # The owner of the address confirmed online: no longer the batch's to correct or
+        # invalidate, and counted once, as an online signature.
+        sig.source, sig.batch_id = "online", None
     if sig.state == "unconfirmed":
         reasons = hold_reasons(sig)
         # A suspicious signature is kept and held for a moderator, never dropped.

@@ -114,3 +114,28 @@ def deliver_and_reply(page: Page, summary: str, upload: Path | None = None) -> N
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     expect(page.locator("main")).to_contain_text(summary)
+
+
+def enter_paper_batch(page: Page, site: Site, rows: list[tuple[str, str, tuple[int, ...]]]) -> str:
+    """As an organiser, type in named paper rows ``(name, country, demand positions)``
+    with the keyboard, row by row, and save; the batch page's address."""
+    page.goto(site.url("/staff/campaigns/"))
+    page.locator("main a", has_text="Human Rights").first.click()
+    page.locator("main a", has_text="Paper signatures").click()
+    page.locator("main a[href$='/new/named']").click()
+    page.locator("#collected_on").fill("2027-02-20")
+    page.locator("#place").fill("Candlelight vigil")
+    page.locator("#collected_by").fill("Volunteers")
+    page.locator("#sheets").fill("1")
+    for i, (name, country, positions) in enumerate(rows, start=1):
+        page.locator(f"input[name=name-{i}]").focus()
+        page.keyboard.type(name)
+        page.keyboard.press("Tab")
+        page.keyboard.type(country)
+        page.keyboard.press("Tab")  # the city, left empty
+        for position in positions:
+            page.locator(f"input[name=demand-{i}][value='{position}']").press("Space")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").first.click()
+    expect(page.locator("main h1")).to_contain_text("Paper batch")
+    return page.url.removeprefix(site.base)

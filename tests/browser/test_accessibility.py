@@ -16,6 +16,7 @@ from tests.browser.act import (
     build_packets,
     confirm,
     deliver_and_reply,
+    enter_paper_batch,
     fill_form,
     login,
     new_address,
@@ -29,7 +30,8 @@ AXE_OPTIONS = {
 }
 # Not pages: files, machine answers, and links that act (language switch, logout).
 NOT_PAGES = re.compile(
-    r"^/(static|api|metrics|healthz|readyz|language)/|/staff/packets/|/zip$|/export\?|[?&]format=|\.(csv|json)$|logout"
+    r"^/(static|api|metrics|healthz|readyz|language|replies)/|/staff/packets/|/zip$|/export\?"
+    r"|[?&]format=|\.(csv|json)$|\.pdf(\?|$)|logout"
 )
 axe = Axe()
 
@@ -79,11 +81,13 @@ def populated(site, browser):  # noqa: ANN001, ANN201
     page.goto(site.url("/staff/visits/"))
     page.locator("main a", has_text="Hu Jintao").first.click()
     build_packets(page, site, page.url.removeprefix(site.base))
-    deliver_and_reply(page, "The ministry acknowledged the letter.")  # the reply form too
+    deliver_and_reply(page, "The ministry acknowledged the letter.")
+    reply_form = page.locator("main a[href$='/reply']").first.get_attribute("href")
+    enter_paper_batch(page, site, [("Lin Hua", "Taiwan", (1, 2))])  # a batch page to crawl
     erase_address = sign(page, site, "en", positions=(2,), name="Erin Wu")
     confirm(page, site, erase_address)
     context.close()
-    return {"erase": erase_address}
+    return {"erase": erase_address, "reply_form": reply_form}
 
 
 def _special_pages(page: Page, site, lang: str) -> list[str]:  # noqa: ANN001
@@ -133,9 +137,12 @@ def test_every_staff_page_has_no_wcag_violations(new_page, site, populated, lang
     problems = violations(page)  # the login page
     login(page, site, "admin")
     pages = crawl(page, site.base, ["/staff/"])
-    for expected in ("/staff/moderation", "/staff/visits/N", "/builds/N", "/staff/campaigns/N"):
+    expected_pages = ("/staff/moderation", "/staff/visits/N", "/builds/N", "/staff/campaigns/N",
+                      "/paper/new/named", "/paper/new/counts", "/paper/N")  # fmt: skip
+    for expected in expected_pages:
         assert any(expected in _shape(p) for p in pages), (expected, pages)
-    for path in pages:
+    # Not crawled (it is under /staff/packets/, whose files are downloads): the reply form.
+    for path in [*pages, populated["reply_form"]]:
         page.goto(site.url(path))
         problems += violations(page)
     assert problems == [], "\n".join(problems)

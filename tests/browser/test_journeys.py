@@ -18,6 +18,7 @@ from tests.browser.act import (
     confirm,
     counts,
     deliver_and_reply,
+    enter_paper_batch,
     fill_form,
     login,
     new_address,
@@ -203,7 +204,9 @@ def test_a_supporter_changes_their_mind_on_their_own_page(new_page, site, viewpo
     expect(page.locator("main form button", has_text="撤回")).to_have_count(2)
     page.locator("main form button[aria-label$=' 7 項訴求撤回我的簽名']").click()
     expect(page.locator("[role=status]")).to_contain_text("不再計入")
-    expect(page.locator("main form button", has_text="撤回")).to_have_count(1)
+    # One demand left: it cannot be withdrawn alone (erasing does that), and the page says so.
+    expect(page.locator("main form button", has_text="撤回")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("這是您簽署的唯一一項訴求")
     page.locator("input[name=display][value=anonymous]").check()
     page.locator("#name_in_letters").uncheck()
     page.locator("main form button", has_text="儲存我的選擇").click()
@@ -242,3 +245,23 @@ def test_an_organiser_records_a_reply_that_the_public_then_reads(
     data = download.value.path().read_bytes()
     assert data.startswith(b"%PDF-")
     assert b"Someone at the NGO" not in data  # published without its metadata
+
+
+def test_an_organiser_types_in_a_paper_sheet_and_the_counts_move(new_page, site, viewport):
+    page = new_page(viewport)
+    page.goto(site.url(f"/en/c/{site.slug}/"))
+    before = counts(page)
+    login(page, site, "organiser")
+    batch = enter_paper_batch(page, site, [("Lin Hua", "Taiwan", (3,)), ("Wu Ming", "hk", (3, 4))])
+    expect(page.locator("main")).to_contain_text("Candlelight vigil")
+    expect(page.locator("main table").last).to_contain_text("entered")  # the history
+    after = wait_for_counts(page, site, "en", {3: before[3] + 2, 4: before[4] + 1})
+    assert after[3] == before[3] + 2
+    expect(page.locator("#demand-3 .paper")).to_contain_text("on paper")
+    # The printable sheets are linked from the batches, and are PDFs.
+    page.goto(site.url(batch.rsplit("/", 1)[0] + "/"))
+    href = page.locator("main a", has_text="US Letter").first.get_attribute("href")
+    sheet = page.request.get(site.url(href))
+    assert sheet.ok
+    assert sheet.headers["content-type"] == "application/pdf"
+    assert sheet.body().startswith(b"%PDF-")
