@@ -177,7 +177,7 @@ class CountTally(db.Model):
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
-    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     # "" for the total (and the paper total), the demand's id, or the ISO country code.
     key: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int] = mapped_column(default=0)
@@ -199,7 +199,7 @@ class CountDelta(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    dimension: Mapped[str] = mapped_column(String(8))
+    dimension: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(16))
     delta: Mapped[int]
 

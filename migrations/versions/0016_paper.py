@@ -91,9 +91,19 @@ def upgrade():
             batch_op.f("fk_signatures_batch_id_paper_batches"),
             "paper_batches", ["batch_id"], ["id"], ondelete="CASCADE",
         )
+    # "paper_demand" is longer than the eight characters the dimensions had.
     with op.batch_alter_table("count_tallies", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_count_tallies_dimension_valid"), type_="check")
+        batch_op.alter_column(
+            "dimension", existing_type=sa.String(length=8), type_=sa.String(length=16)
+        )
         batch_op.create_check_constraint("dimension_valid", NEW_DIMENSIONS)
+    with op.batch_alter_table(
+        "count_deltas", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.alter_column(
+            "dimension", existing_type=sa.String(length=8), type_=sa.String(length=16)
+        )
 
 
 def downgrade():
@@ -104,7 +114,16 @@ def downgrade():
     op.execute("DELETE FROM signatures WHERE source = 'paper'")
     with op.batch_alter_table("count_tallies", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_count_tallies_dimension_valid"), type_="check")
+        batch_op.alter_column(
+            "dimension", existing_type=sa.String(length=16), type_=sa.String(length=8)
+        )
         batch_op.create_check_constraint("dimension_valid", OLD_DIMENSIONS)
+    with op.batch_alter_table(
+        "count_deltas", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.alter_column(
+            "dimension", existing_type=sa.String(length=16), type_=sa.String(length=8)
+        )
     with op.batch_alter_table(
         "signatures", table_kwargs={"sqlite_autoincrement": True}
     ) as batch_op:
