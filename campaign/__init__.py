@@ -197,6 +197,9 @@ def register_blueprints(app: Flask) -> None:
     from campaign.moderation.views import bp as moderation_bp
     from campaign.packets.views import bp as packets_bp
     from campaign.packets.views import verify_pages, verify_root
+    from campaign.partners.staff_views import bp as partners_admin_bp
+    from campaign.partners.staff_views import portal as partner_portal_bp
+    from campaign.partners.views import bp as partners_bp
     from campaign.signatures.staff_views import bp as paper_bp
     from campaign.visits.views import bp as visits_bp
 
@@ -206,6 +209,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(packets_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(paper_bp)
+    app.register_blueprint(partners_admin_bp)
+    app.register_blueprint(partner_portal_bp)
+    app.register_blueprint(partners_bp)
     app.register_blueprint(verify_root)
     app.register_blueprint(verify_pages)
     register_error_pages(app)

@@ -13,6 +13,7 @@ from campaign.campaigns.models import (  # noqa: F401
 from campaign.jobs import Job  # noqa: F401
 from campaign.mail.models import OutboxMessage  # noqa: F401
 from campaign.packets.models import Packet, PacketBuild  # noqa: F401
+from campaign.partners.models import Partner, PartnerConsent  # noqa: F401
 from campaign.settings import Setting  # noqa: F401
 from campaign.signatures.models import Signature, SignatureDemand, Submission  # noqa: F401
 from campaign.tokens import LinkToken  # noqa: F401

@@ -9,12 +9,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from campaign.accounts import services
-from campaign.accounts.models import ROLES, StaffUser
+from campaign.accounts.models import STAFF_ROLES, StaffUser
 from campaign.extensions import db
 
 users_group = AppGroup("users", help="Staff accounts.")
 role_option = click.option(
-    "--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+    "--role", "roles", multiple=True, required=True, type=click.Choice(STAFF_ROLES),
     help="A role to grant; repeat for several.",
 )  # fmt: skip
 

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from campaign.accounts.models import ROLES
+from campaign.accounts.models import STAFF_ROLES
 from campaign.accounts.services import MIN_PASSWORD_LENGTH
 from campaign.fields import CheckboxListField
 from campaign.signatures.forms import checked_email
@@ -32,7 +32,7 @@ class LoginForm(FlaskForm):
 
 def _role_labels() -> list[SelectChoice]:
     labels = {"admin": _l("Admin"), "organiser": _l("Organiser"), "moderator": _l("Moderator")}
-    return [SelectChoice(r, labels[r]) for r in ROLES]
+    return [SelectChoice(r, labels[r]) for r in STAFF_ROLES]
 
 
 class UserForm(FlaskForm):
@@ -57,7 +57,7 @@ class UserForm(FlaskForm):
 
     def validate_roles(self, field: CheckboxListField) -> None:
         """At least one known role."""
-        if not field.data or set(field.data) - set(ROLES):
+        if not field.data or set(field.data) - set(STAFF_ROLES):
             raise ValidationError(_l("Choose at least one role."))
 
     def validate_email(self, field: EmailField) -> None:

@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from campaign.extensions import db
 from campaign.timeutil import utcnow
 
-ROLES = ("admin", "organiser", "moderator")
+# The organisation's own staff.
+STAFF_ROLES = ("admin", "organiser", "moderator")
+# A partner organisation's login: one campaign's counts and its own supporters' export.
+PARTNER_ROLE = "partner"
+ROLES = (*STAFF_ROLES, PARTNER_ROLE)
 
 
 class StaffUser(db.Model):
@@ -26,6 +30,10 @@ class StaffUser(db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # For a partner's login: the partner (and so the one campaign) it may see.
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), index=True
+    )
 
     role_rows: Mapped[list[StaffRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -60,7 +68,9 @@ class StaffRole(db.Model):
 
     __tablename__ = "staff_roles"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'organiser', 'moderator')", name="role_valid"),
+        CheckConstraint(
+            "role IN ('admin', 'organiser', 'moderator', 'partner')", name="role_valid"
+        ),
     )
 
     user_id: Mapped[int] = mapped_column(

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign import audit
-from campaign.accounts.models import ROLES, LoginAttempt, StaffRole, StaffUser
+from campaign.accounts.models import PARTNER_ROLE, STAFF_ROLES, LoginAttempt, StaffRole, StaffUser
 from campaign.emails import normalise_email
 from campaign.extensions import db
 from campaign.timeutil import utcnow
@@ -55,7 +55,7 @@ def check_new_password(password: str) -> None:
 
 
 def _clean_roles(roles: list[str] | set[str]) -> set[str]:
-    unknown = set(roles) - set(ROLES)
+    unknown = set(roles) - set(STAFF_ROLES)
     if unknown:
         raise AccountError(f"Unknown role(s): {', '.join(sorted(unknown))}")
     if not roles:
@@ -73,9 +73,17 @@ def find_user(email: str) -> StaffUser | None:
 
 
 def create_user(
-    email: str, password: str, roles: list[str], actor: StaffUser | None = None
+    email: str,
+    password: str,
+    roles: list[str],
+    actor: StaffUser | None = None,
+    partner_id: int | None = None,
 ) -> StaffUser:
-    """Create an active user; the caller commits."""
+    """Create an active user; the caller commits.
+
+    With ``partner_id``, a partner organisation's login: its one role is ``partner``, and it
+    sees that partner's campaign alone (``roles`` is ignored).
+    """
     try:
         key = normalise_email(email)
     except ValueError as exc:
@@ -83,16 +91,22 @@ def create_user(
     if find_user(key):
         raise AccountError("A staff user with that address exists.")
     check_new_password(password)
-    user = StaffUser(email=key, password_hash=hash_password(password), active=True)
-    user.role_rows = [StaffRole(role=r) for r in sorted(_clean_roles(roles))]
+    user = StaffUser(
+        email=key, password_hash=hash_password(password), active=True, partner_id=partner_id
+    )
+    wanted = {PARTNER_ROLE} if partner_id is not None else _clean_roles(roles)
+    user.role_rows = [StaffRole(role=r) for r in sorted(wanted)]
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "staff_user", user.id, "create", roles=sorted(user.roles))
+    audit.record(actor, "staff_user", user.id, "create", roles=sorted(user.roles),
+                 partner=partner_id)  # fmt: skip
     return user
 
 
 def set_roles(user: StaffUser, roles: list[str], actor: StaffUser | None = None) -> None:
-    """Replace a user's roles; the caller commits."""
+    """Replace a user's roles; the caller commits. A partner's login keeps its one role."""
+    if PARTNER_ROLE in user.roles:
+        raise AccountError("A partner's login keeps its one role.")
     wanted = _clean_roles(roles)
     before = sorted(user.roles)
     user.role_rows = [r for r in user.role_rows if r.role in wanted]

@@ -13,7 +13,7 @@ from campaign import limits
 from campaign.accounts import services
 from campaign.accounts.access import allow, allow_anonymous, guard
 from campaign.accounts.forms import ActionForm, LoginForm, PasswordForm, RolesForm, UserForm
-from campaign.accounts.models import ROLES, StaffUser
+from campaign.accounts.models import PARTNER_ROLE, ROLES, STAFF_ROLES, StaffUser
 from campaign.campaigns.services import featured_campaign
 from campaign.extensions import db
 from campaign.moderation.services import QueueFilter, queue_page
@@ -52,9 +52,7 @@ def login():
             login_user(user)
             session.permanent = True
             session["staff_seen"] = int(time.time())
-            target = safe_target(
-                request.args.get("next"), url_for("staff.dashboard"), prefix="/staff/"
-            )
+            target = safe_target(request.args.get("next"), home_for(user), prefix="/staff/")
             return redirect(target, code=303)
         form.password.errors = [_("That e-mail address and password do not match.")]
         status = 401
@@ -74,8 +72,15 @@ def logout():
     return redirect(url_for("staff.login"), code=303)
 
 
+def home_for(user: StaffUser) -> str:
+    """Where a user lands: the dashboard, or a partner's own page."""
+    if PARTNER_ROLE in user.roles:
+        return url_for("partner_portal.home")
+    return url_for("staff.dashboard")
+
+
 @bp.get("/")
-@allow(*ROLES)
+@allow(*STAFF_ROLES)
 def dashboard():
     """The staff home page: what each role can do."""
 
@@ -116,9 +121,10 @@ def password():
             form.current.errors = [_("That is not your current password.")]
             return render_template("accounts/password.html", form=form), 422
         db.session.commit()
-        login_user(current_user)  # this session carries the new version
+        user = current_user._get_current_object()
+        login_user(user)  # this session carries the new version
         flash(_("Your password was changed. Your other sessions have ended."))
-        return redirect(url_for("staff.dashboard"), code=303)
+        return redirect(home_for(user), code=303)
     return render_template("accounts/password.html", form=form), (
         422 if request.method == "POST" else 200
     )

@@ -10,13 +10,18 @@ from campaign.campaigns.services import localise, open_campaigns, signable_deman
 from campaign.campaigns.updates import published_updates
 from campaign.countries import country_choices, country_name, country_options
 from campaign.packets.replies import campaign_replies
+from campaign.partners.services import partners_of
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for, recent_supporters
 from campaign.signatures.forms import SignForm
 from campaign.visits.forms import REPLY_METHODS
 
 
-def sign_form(demand_ids: list[int] | tuple[int, ...], formdata: object = None) -> SignForm:
+def sign_form(
+    demand_ids: list[int] | tuple[int, ...],
+    formdata: object = None,
+    partner_ids: list[int] | tuple[int, ...] = (),
+) -> SignForm:
     """A signing form for a campaign's signable ``demand_ids``, in the current locale."""
     locale = str(get_locale())
     demand_ids = list(demand_ids)
@@ -24,9 +29,11 @@ def sign_form(demand_ids: list[int] | tuple[int, ...], formdata: object = None) 
         formdata=formdata,
         country_choices=country_choices(locale),
         demand_ids=demand_ids,
+        partner_ids=list(partner_ids),
     )
     if formdata is None:
         form.demands.data = demand_ids  # every demand ticked by default
+        form.partners.data = []  # and no partner: each is the signer's own choice
     return form
 
 
@@ -37,12 +44,17 @@ def render_campaign_page(campaign: Campaign, form: SignForm | None = None, statu
     counts = counts_for(campaign)
     others = [c for c in open_campaigns() if c.id != campaign.id]
     supporters = recent_supporters(campaign.id)
+    partners = partners_of(campaign.id)
+    if form is None:
+        form = sign_form([d.id for d in signable_demands(campaign)],
+                         partner_ids=[p.id for p in partners])  # fmt: skip
     body = render_template(
         "campaigns/campaign.html",
         view=view,
         campaign=campaign,
         counts=counts,
-        form=form or sign_form([d.id for d in signable_demands(campaign)]),
+        form=form,
+        partners=partners,
         others=[localise(c, locale) for c in others],
         supporters=supporters,
         signing_paused=signing_paused(),

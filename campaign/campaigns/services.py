@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from campaign.campaigns.models import PUBLIC_STATES, Campaign, Demand
 from campaign.extensions import db
 from campaign.markup import render_markdown
+from campaign.partners.services import partners_of
 
 
 @dataclass
@@ -173,11 +174,17 @@ class SigningTarget:
     id: int
     is_open: bool
     demand_ids: tuple[int, ...]
+    partner_ids: tuple[int, ...] = ()
 
     @classmethod
     def load(cls, fields: dict) -> SigningTarget:
         """Rebuilt from its fields as the page cache keeps them (JSON)."""
-        return cls(fields["id"], fields["is_open"], tuple(fields["demand_ids"]))
+        return cls(
+            fields["id"],
+            fields["is_open"],
+            tuple(fields["demand_ids"]),
+            tuple(fields.get("partner_ids", ())),
+        )
 
 
 def signing_target(slug: str) -> SigningTarget | None:
@@ -189,4 +196,5 @@ def signing_target(slug: str) -> SigningTarget | None:
         id=campaign.id,
         is_open=campaign.is_open,
         demand_ids=tuple(d.id for d in signable_demands(campaign)),
+        partner_ids=tuple(p.id for p in partners_of(campaign.id)),
     )

@@ -22,6 +22,7 @@ from campaign.i18n import URL_CODES, use_language_prefix
 from campaign.security import client_address, hash_address
 from campaign.settings import signing_paused
 from campaign.signatures.counts import counts_for
+from campaign.signatures.models import join_ids
 from campaign.signatures.opendata import OpenData, open_data
 from campaign.signatures.services import SignatureInput, receive_signature
 from campaign.signatures.sheet import PAPERS, signature_sheet
@@ -83,7 +84,7 @@ def sign(slug: str):
         if not target.is_open:
             return render_template("signatures/closed.html", view=view), 409
         return render_template("signatures/paused.html", view=view), 503
-    form = sign_form(target.demand_ids, formdata=request.form)
+    form = sign_form(target.demand_ids, formdata=request.form, partner_ids=target.partner_ids)
     if request.form.get("relang"):
         # The form shown again in the language of this URL, as typed: nothing is stored.
         return render_campaign_page(public_campaign(slug), form)
@@ -104,6 +105,7 @@ def sign(slug: str):
         updates=bool(form.updates.data),
         demand_ids=form.demands.data,
         locale=str(get_locale()),
+        partner_ids=join_ids(form.partners.data or []),
     )
     receive_signature(target.id, data, hash_address(client_address()))
     db.session.commit()

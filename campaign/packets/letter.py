@@ -28,6 +28,7 @@ from campaign.markup import render_markdown
 from campaign.names import with_pinyin
 from campaign.packets import snapshot as snap
 from campaign.packets.pdf import HANS, HANT, Fonts, PageWriter, html_blocks, markup, packet_fonts
+from campaign.partners.services import named_in_letters
 from campaign.visits.models import Official, Visit
 
 LETTER_FILE = "letter.pdf"
@@ -353,6 +354,10 @@ def _cover_letter(
             n=format_decimal(supporters, locale=locale),
         )
     )
+    partners = named_in_letters(campaign.id)
+    if partners:
+        # Only the partners an organiser marked to be named to officials.
+        pw.paragraph(markup(_("Together with %(partners)s", partners=", ".join(partners)), fonts))
     pw.space(10)
     pw.text(
         _(

@@ -11,32 +11,23 @@ not the organisation's devices.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
 from sqlalchemy import select
 
-from campaign import audit
+from campaign import audit, files
 from campaign.errors import RefusedError
 from campaign.extensions import db
+from campaign.files import EXTENSIONS
 from campaign.packets.models import REPLY_CHANNELS, REPLY_LOCALES, Packet, PacketBuild, PacketReply
 from campaign.uploads import upload_limit
 from campaign.visits.models import Visit
 
 SUMMARY_MAX = 4000
-# What a file starts with, and the type and extension it is published under.
-FILE_TYPES = {
-    b"%PDF-": ("application/pdf", "pdf"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
-    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
-}
-EXTENSIONS = {mime: ext for mime, ext in FILE_TYPES.values()}
+ALLOWED = frozenset(EXTENSIONS)
 
 
 class ReplyError(RefusedError):
@@ -49,37 +40,15 @@ def file_path(reply: PacketReply) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / "replies" / f"{reply.id}.{ext}"
 
 
-def _file_type(data: bytes) -> str:
-    for magic, (mime, _ext) in FILE_TYPES.items():
-        if data.startswith(magic):
-            return mime
-    raise ReplyError("file_type")
-
-
 def clean_file(data: bytes) -> tuple[str, bytes]:
     """The file's type and its bytes without metadata; ``ReplyError`` if it is refused."""
     if len(data) > upload_limit():
         raise ReplyError("file_size")
-    mime = _file_type(data)
     try:
-        if mime == "application/pdf":
-            writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-            writer.metadata = None
-            writer.xmp_metadata = None
-            out = io.BytesIO()
-            writer.write(out)
-            return mime, out.getvalue()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            # A copy of the pixels alone: EXIF (with GPS), XMP and comments stay behind.
-            bare = Image.frombytes(image.mode, image.size, image.tobytes())
-            if image.mode == "P":
-                bare.putpalette(image.getpalette())
-            out = io.BytesIO()
-            bare.save(out, format="PNG" if mime == "image/png" else "JPEG", quality=90)
-            return mime, out.getvalue()
-    except (PyPdfError, UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ReplyError("file_unreadable") from exc
+        mime = files.sniff(data, ALLOWED)
+        return mime, files.strip(data, mime)
+    except files.FileRefused as exc:
+        raise ReplyError(exc.code) from exc
 
 
 def record_reply(

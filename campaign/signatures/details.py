@@ -6,7 +6,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from campaign.countries import country_name
-from campaign.signatures.models import Submission
+from campaign.partners.services import partners_of
+from campaign.signatures.models import Submission, split_ids
 
 
 def submission_details(submission: Submission) -> list[tuple[str, str]]:
@@ -31,4 +32,10 @@ def submission_details(submission: Submission) -> list[tuple[str, str]]:
         (_("Named in letters to officials"), _("Yes") if submission.name_in_letters else _("No")),
         (_("Updates by e-mail"), _("Yes") if submission.updates else _("No")),
     ]
+    partners = partners_of(submission.campaign_id)
+    if partners:
+        chosen = set(split_ids(submission.partner_ids))
+        names = [p.name for p in partners if p.id in chosen]
+        rows.append((_("Partner organisations that may write to you"),
+                     ", ".join(names) if names else _("None")))  # fmt: skip
     return rows

@@ -46,6 +46,8 @@ def _strip(value: str | None) -> str | None:
 class DemandsField(CheckboxListField):
     """The demands' checkboxes; values are demand ids."""
 
+    refusal = _l("Please choose among the demands listed.")
+
     def process_formdata(self, valuelist: list[str]) -> None:
         """Keep only well-formed ids; unknown ones are refused in ``pre_validate``."""
         self.data = []
@@ -60,7 +62,13 @@ class DemandsField(CheckboxListField):
         """Refuse ids that are not demands of this campaign, in our own words."""
         known = {choice.value for choice in self.choices}
         if getattr(self, "bad_input", False) or any(v not in known for v in self.data or []):
-            raise ValidationError(_l("Please choose among the demands listed."))
+            raise ValidationError(self.refusal)
+
+
+class PartnersField(DemandsField):
+    """One checkbox per partner organisation, none ticked unless the signer ticks it."""
+
+    refusal = _l("Please choose among the organisations listed.")
 
 
 def _text(label, limit: int, required=None, field=StringField, **clean):  # noqa: ANN001, ANN202
@@ -134,14 +142,16 @@ class SignForm(PublicForm):
     display = _display_field()
     name_in_letters = _letters_field()
     updates = _updates_field()
+    partners = PartnersField(_l("Partner organisations that may write to you"), coerce=int)
     # Hidden from people by CSS and aria-hidden; naive bots fill it in.
     website = StringField(_l("Leave this field empty"))
 
-    def __init__(self, *args, country_choices=(), demand_ids=(), **kwargs) -> None:
+    def __init__(self, *args, country_choices=(), demand_ids=(), partner_ids=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         choices, self._country_codes = _country_select(tuple(country_choices))
         self.country.choices = list(choices)
         self.demands.choices = [SelectChoice(d, str(d)) for d in demand_ids]
+        self.partners.choices = [SelectChoice(p, str(p)) for p in partner_ids]
         self.normalised_email: str | None = None
 
     def validate_email(self, field: EmailField) -> None:
@@ -178,11 +188,17 @@ class EraseRequestForm(PublicForm):
 
 
 class ChoicesForm(PublicForm):
-    """A supporter's own page: how they are shown, named in letters, sent updates."""
+    """A supporter's own page: how they are shown, named in letters, sent updates, and
+    which partner organisations may write to them."""
 
     display = _display_field()
     name_in_letters = _letters_field()
     updates = _updates_field()
+    partners = PartnersField(_l("Partner organisations that may write to you"), coerce=int)
+
+    def __init__(self, *args, partner_ids=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.partners.choices = [SelectChoice(p, str(p)) for p in partner_ids]
 
     def validate_display(self, field: RadioField) -> None:
         """One of the three display choices."""

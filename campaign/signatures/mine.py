@@ -27,10 +27,11 @@ from campaign import audit, tokens
 from campaign.campaigns.models import Campaign
 from campaign.errors import RefusedError
 from campaign.extensions import db
+from campaign.partners import services as partners
 from campaign.security import TokenError
 from campaign.signatures import counts
 from campaign.signatures.erasure import erase
-from campaign.signatures.models import DISPLAY_CHOICES, Signature, Submission
+from campaign.signatures.models import DISPLAY_CHOICES, Signature, Submission, join_ids
 from campaign.timeutil import utcnow
 from campaign.tokens import LinkToken
 
@@ -171,8 +172,15 @@ def withdraw_demand(mine: Mine, demand_id: int) -> None:
     mine.confirmed_ids.discard(demand_id)
 
 
-def change_choices(mine: Mine, display: str, name_in_letters: bool, updates: bool) -> list[str]:
-    """Change how the supporter is shown, whether they are named in letters, and updates.
+def change_choices(
+    mine: Mine,
+    display: str,
+    name_in_letters: bool,
+    updates: bool,
+    partner_ids: list[int] | None = None,
+) -> list[str]:
+    """Change how the supporter is shown, whether they are named in letters, updates, and
+    (``partner_ids``, when given) which partners may write to them.
 
     Returns the names of what changed (recorded in the audit trail, without values other
     than the choices themselves); the caller commits.
@@ -181,6 +189,8 @@ def change_choices(mine: Mine, display: str, name_in_letters: bool, updates: boo
         raise MineError("bad_display")
     sig = mine.signature
     wanted = {"display": display, "name_in_letters": name_in_letters, "updates": updates}
+    if partner_ids is not None:
+        wanted["partner_ids"] = partners.keep_known(sig.campaign_id, join_ids(partner_ids))
     changed = [name for name, value in wanted.items() if getattr(sig, name) != value]
     for name in changed:
         setattr(sig, name, wanted[name])
@@ -214,6 +224,11 @@ def stored_data(mine: Mine) -> dict:
             "confirmed_at": _iso(sig.confirmed_at),
             "network_address_hash_kept": sig.ip_hash is not None,
             "mail_refused_at": _iso(sig.bounced_at),
+            "partners_who_may_write": [
+                partner.name
+                for partner in partners.partners_of(sig.campaign_id)
+                if str(partner.id) in sig.partner_ids.split(",")
+            ],
         },
         "demands": [
             {

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
+from campaign.partners.models import PartnerConsent
 from campaign.timeutil import utcnow
 
 SIGNATURE_STATES = ("unconfirmed", "confirmed", "held", "invalidated")
@@ -80,6 +81,32 @@ class Signature(db.Model):
     demands: Mapped[list[SignatureDemand]] = relationship(
         back_populates="signature", cascade="all, delete-orphan"
     )
+    partner_consents: Mapped[list[PartnerConsent]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by=PartnerConsent.partner_id
+    )
+
+    @property
+    def partner_ids(self) -> str:
+        """The partners the supporter agreed to hear from: ids, ascending, comma-separated
+        (as a submission holds them, so the two compare and copy like the other details)."""
+        return join_ids(c.partner_id for c in self.partner_consents)
+
+    @partner_ids.setter
+    def partner_ids(self, value: str) -> None:
+        wanted = set(split_ids(value))
+        kept = [c for c in self.partner_consents if c.partner_id in wanted]
+        have = {c.partner_id for c in kept}
+        self.partner_consents = kept + [PartnerConsent(partner_id=p) for p in sorted(wanted - have)]
+
+
+def join_ids(ids) -> str:  # noqa: ANN001 - any iterable of ints
+    """Ids as a submission stores them: distinct, ascending, comma-separated."""
+    return ",".join(str(i) for i in sorted(set(ids)))
+
+
+def split_ids(value: str) -> list[int]:
+    """The ids in a string made by ``join_ids``."""
+    return [int(v) for v in value.split(",") if v]
 
 
 class SignatureDemand(db.Model):
@@ -144,6 +171,8 @@ class Submission(db.Model):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     # Demand ids, comma-separated, in ascending order.
     demand_ids: Mapped[str] = mapped_column(String(2000), default="")
+    # The partners ticked on the form: ids as ``join_ids`` makes them.
+    partner_ids: Mapped[str] = mapped_column(String(500), default="", server_default="")
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     # received: stored by the request, not yet seen by the worker; pending: its link is out
     # (or about to be); pressed: its link's button was pressed (at applied_at), the worker
@@ -156,7 +185,7 @@ class Submission(db.Model):
     @property
     def demand_list(self) -> list[int]:
         """The demand ids as integers."""
-        return [int(d) for d in self.demand_ids.split(",") if d]
+        return split_ids(self.demand_ids)
 
 
 class CountTally(db.Model):

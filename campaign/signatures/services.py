@@ -33,6 +33,7 @@ from campaign.mail import bounces, outbox
 from campaign.mail.models import OutboxMessage
 from campaign.moderation.heuristics import hold_reasons
 from campaign.names import sort_key
+from campaign.partners import services as partners
 from campaign.security import TokenError
 from campaign.signatures import counts
 from campaign.signatures.mine import reserve_link as reserve_page_link
@@ -59,6 +60,8 @@ class SignatureInput:
     updates: bool
     demand_ids: list[int]
     locale: str
+    # The partners the signer ticked (``join_ids``): each may write to them once confirmed.
+    partner_ids: str = ""
 
 
 _DETAILS = (
@@ -71,6 +74,7 @@ _DETAILS = (
     "name_in_letters",
     "updates",
     "locale",
+    "partner_ids",
 )
 
 
@@ -79,7 +83,11 @@ def _apply_details(sig: Signature, source: SignatureInput | Submission) -> None:
     if source.comment != sig.comment or not sig.comment_state:
         sig.comment_state = "pending" if source.comment else "none"
     for field in _DETAILS:
-        setattr(sig, field, getattr(source, field))
+        if field != "partner_ids":
+            setattr(sig, field, getattr(source, field))
+    if source.partner_ids != sig.partner_ids:
+        # A partner removed since the form was sent takes no consent.
+        sig.partner_ids = partners.keep_known(sig.campaign_id, source.partner_ids)
     sig.sort_name = sort_key(source.name)
 
 

@@ -20,6 +20,7 @@ from campaign import crossorigin, limits
 from campaign.campaigns.services import localise, public_campaign
 from campaign.extensions import csrf, db
 from campaign.i18n import use_language_prefix
+from campaign.partners.services import partners_of
 from campaign.security import TokenError, TokenExpired
 from campaign.signatures import mine as own
 from campaign.signatures.counts import clear_cache
@@ -32,6 +33,7 @@ from campaign.signatures.erasure import (
 )
 from campaign.signatures.erasure import erase as erase_signatures
 from campaign.signatures.forms import ChoicesForm, EraseRequestForm
+from campaign.signatures.models import split_ids
 from campaign.signatures.services import (
     open_confirmation,
     press_confirmation,
@@ -200,6 +202,7 @@ def _mine_page(mine: own.Mine, token: str, form: ChoicesForm, error: str = "", s
             error=error,
             done=request.args.get("done", "") if request.method == "GET" else "",
             days=own.link_days(),
+            partners=partners_of(mine.campaign.id),
         ),
         status,
     )
@@ -212,7 +215,17 @@ def mine(token: str):
         found = own.open_mine(token)
     except TokenError as exc:
         return _link_problem(exc)
-    return _mine_page(found, token, ChoicesForm(obj=found.signature))
+    return _mine_page(found, token, _choices_form(found))
+
+
+def _choices_form(mine: own.Mine, formdata: object = None) -> ChoicesForm:
+    """The choices form: as stored (``formdata`` None), or as posted."""
+    known = [p.id for p in partners_of(mine.campaign.id)]
+    if formdata is not None:
+        return ChoicesForm(formdata, partner_ids=known)
+    form = ChoicesForm(obj=mine.signature, partner_ids=known)
+    form.partners.data = split_ids(mine.signature.partner_ids)
+    return form
 
 
 def _done(token: str, what: str):
@@ -229,10 +242,11 @@ def mine_choices(token: str):
         found = own.open_mine(token)
     except TokenError as exc:
         return _link_problem(exc)
-    form = ChoicesForm(request.form)
+    form = _choices_form(found, request.form)
     if not form.validate():
         return _mine_page(found, token, form, status=422)
-    own.change_choices(found, form.display.data, form.name_in_letters.data, form.updates.data)
+    own.change_choices(found, form.display.data, form.name_in_letters.data, form.updates.data,
+                       partner_ids=form.partners.data or [])  # fmt: skip
     db.session.commit()
     return _done(token, "saved")
 

@@ -1,0 +1,1 @@
+"""Partner organisations: co-signers of a campaign, their supporters' consents, their logins."""
