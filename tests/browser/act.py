@@ -139,3 +139,27 @@ def enter_paper_batch(page: Page, site: Site, rows: list[tuple[str, str, tuple[i
         page.locator("main form button[type=submit]").first.click()
     expect(page.locator("main h1")).to_contain_text("Paper batch")
     return page.url.removeprefix(site.base)
+
+
+def add_partner(page: Page, site: Site, name: str, logo: Path | None = None,
+                login_email: str | None = None) -> None:  # fmt: skip
+    """As an organiser, add a partner organisation (named in letters, with ``logo``), and
+    give ``login_email`` a login for it with the suite's password."""
+    page.goto(site.url("/staff/campaigns/"))
+    page.locator("main a", has_text="Human Rights").first.click()
+    page.locator("main a", has_text="Partner organisations").click()
+    page.locator("#name").fill(name)
+    page.locator("#url").fill("https://partner.example.org/")
+    if logo is not None:
+        page.locator("#logo").set_input_files(logo)
+    page.locator("#named_in_letters").check()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    expect(page.locator("[role=status]")).to_contain_text(name)
+    if login_email:
+        page.locator("main a", has_text=name).click()
+        page.locator("#email").fill(login_email)
+        page.locator("#password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("main form button", has_text="Give a login").click()
+        expect(page.locator("main")).to_contain_text(login_email)

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.act import (
     SIGN_BUTTON,
+    add_partner,
     build_packets,
     confirm,
     deliver_and_reply,
@@ -22,8 +23,10 @@ from tests.browser.act import (
     new_address,
     sign,
 )
+from tests.browser.conftest import PASSWORD
 
 LANGS = ("en", "zh-hans", "zh-hant")
+PARTNER_LOGIN = "crawl@partner.example.org"
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],
@@ -84,6 +87,8 @@ def populated(site, browser):  # noqa: ANN001, ANN201
     deliver_and_reply(page, "The ministry acknowledged the letter.")
     reply_form = page.locator("main a[href$='/reply']").first.get_attribute("href")
     enter_paper_batch(page, site, [("Lin Hua", "Taiwan", (1, 2))])  # a batch page to crawl
+    # A partner: its logo and consent box on every campaign page, its pages to crawl.
+    add_partner(page, site, "Crawl Partners", login_email=PARTNER_LOGIN)
     erase_address = sign(page, site, "en", positions=(2,), name="Erin Wu")
     confirm(page, site, erase_address)
     context.close()
@@ -141,10 +146,20 @@ def test_every_staff_page_has_no_wcag_violations(new_page, site, populated, lang
                       "/paper/new/named", "/paper/new/counts", "/paper/N")  # fmt: skip
     for expected in expected_pages:
         assert any(expected in _shape(p) for p in pages), (expected, pages)
+    assert any("/partners/N" in _shape(p) for p in pages), pages
     # Not crawled (it is under /staff/packets/, whose files are downloads): the reply form.
     for path in [*pages, populated["reply_form"]]:
         page.goto(site.url(path))
         problems += violations(page)
+    # What a partner's login sees: its one page.
+    partner = new_page()
+    partner.goto(site.url(f"/language/{lang}?next=/staff/login"))
+    partner.locator("#email").fill(PARTNER_LOGIN)
+    partner.locator("#password").fill(PASSWORD)
+    with partner.expect_navigation():
+        partner.locator("main form button[type=submit]").click()
+    assert partner.url.endswith("/staff/partner/")
+    problems += violations(partner)
     assert problems == [], "\n".join(problems)
 
 

@@ -9,11 +9,13 @@ import time
 import uuid
 import zipfile
 
+from PIL import Image
 from playwright.sync_api import expect
 from reportlab.pdfgen import canvas
 
 from tests.browser.act import (
     SIGN_BUTTON,
+    add_partner,
     build_packets,
     confirm,
     counts,
@@ -25,6 +27,7 @@ from tests.browser.act import (
     sign,
     wait_for_counts,
 )
+from tests.browser.conftest import PASSWORD
 
 
 def test_a_supporter_signs_two_demands_in_simplified_chinese_and_the_counts_move(
@@ -265,3 +268,45 @@ def test_an_organiser_types_in_a_paper_sheet_and_the_counts_move(new_page, site,
     assert sheet.ok
     assert sheet.headers["content-type"] == "application/pdf"
     assert sheet.body().startswith(b"%PDF-")
+
+
+def test_a_supporter_chooses_a_partner_who_then_downloads_only_them(new_page, site, tmp_path):
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (600, 200), "darkgreen").save(logo)
+    organiser = new_page()
+    login(organiser, site, "organiser")
+    partner_login = f"staff-{uuid.uuid4().hex[:8]}@partner.example.org"
+    name = f"Partner {uuid.uuid4().hex[:6]}"
+    add_partner(organiser, site, name, logo=logo, login_email=partner_login)
+    page = new_page(javascript=False)  # the choice needs no script
+    page.goto(site.url(f"/en/c/{site.slug}/"))
+    box = page.get_by_label(f"{name} may write to me")
+    expect(box).not_to_be_checked()  # never ticked for the signer
+    image = page.locator(".partners img").last
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") > 0  # served from the site itself
+    chooser = new_address()
+    fill_form(page, (1,), "Chooses Partner", chooser)
+    box.check()
+    page.locator(SIGN_BUTTON).click()
+    expect(page).to_have_url(re.compile(r"/check-email"))
+    confirm(page, site, chooser)
+    other = sign(page, site, "en", positions=(1,), name="Chooses Nobody")
+    confirm(page, site, other)
+    partner = new_page()
+    partner.goto(site.url("/staff/login"))
+    partner.locator("#email").fill(partner_login)
+    partner.locator("#password").fill(PASSWORD)
+    partner.locator("main form button[type=submit]").click()
+    expect(partner).to_have_url(re.compile(r"/staff/partner/$"))
+    deadline = time.monotonic() + 30
+    while "1 confirmed supporter agreed" not in partner.locator("main").inner_text():
+        assert time.monotonic() < deadline, "the choice never reached the partner's page"
+        time.sleep(0.3)
+        partner.reload()
+    with partner.expect_download() as download:
+        partner.locator("main button", has_text="Download the list").click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    assert chooser in text
+    assert other not in text
+    assert partner.goto(site.url("/staff/moderation")).status == 403
