@@ -149,7 +149,7 @@ def users():
     people = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "accounts/users.html", form=form, people=people, action=ActionForm(), roles=ROLES
+        "accounts/users.html", form=form, people=people, action=ActionForm(), roles=STAFF_ROLES
     ), status
 
 
