@@ -24,6 +24,7 @@ from flask_login import current_user
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
 
+from campaign.accounts.models import STAFF_ROLES
 from campaign.emails import canonical_mailbox, normalise_email
 from campaign.security import client_address, hash_address, keyed_digest
 
@@ -96,8 +97,11 @@ def _no_mailbox() -> bool:
 
 def _not_a_visitor_form() -> bool:
     # The default limit is for forms an anonymous visitor sends; pages are cached and
-    # cost nothing, and logged-in staff are known people behind a password.
-    return request.method in SAFE_METHODS or current_user.is_authenticated
+    # cost nothing, and the organisation's own staff are known people behind a password.
+    # A partner organisation's login is someone else's: it stays limited like a visitor.
+    if request.method in SAFE_METHODS:
+        return True
+    return current_user.is_authenticated and bool(current_user.roles & set(STAFF_ROLES))
 
 
 def setting(name: str) -> Callable[[], str]:

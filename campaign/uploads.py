@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from pathlib import Path
+
+from flask import Response, abort, current_app, request, send_file
 
 # Room for the form's other fields beside the file.
 FORM_MARGIN = 256 * 1024
@@ -23,3 +25,17 @@ def allow_upload() -> bool:
     limit = upload_limit() + FORM_MARGIN
     request.max_content_length = limit
     return (request.content_length or 0) <= limit
+
+
+def send_upload(
+    path: Path, mimetype: str, download_name: str | None = None, max_age: int | None = None
+) -> Response:
+    """Serve a file an organiser uploaded: 404 when it is missing; sandboxed, so that even a
+    file a browser would run (a PDF's script) runs nowhere near the site; a download when
+    ``download_name`` is given."""
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=mimetype, as_attachment=download_name is not None,
+                         download_name=download_name, max_age=max_age)  # fmt: skip
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -2,9 +2,13 @@
 
 A recipient's server that refuses a message for good (an SMTP 5xx reply, at once or in a
 delivery report that comes back later) or a provider's spam complaint puts the address on
-the suppression list. No confirmation or update goes to it again until its owner signs
-again from the form, which is the one act that says the address works. Erasure mail is
-never suppressed: asking to be forgotten is always answered.
+the suppression list. No update goes to it again until its owner signs again from the form
+and presses the link mailed for it, which is the one act that says the address works and
+is theirs. A bounced address still gets the confirmation of a new submission (the form
+limits those per mailbox), since without it the owner could never come back; typing the
+address into the form lifts nothing, or a stranger could undo a block. After a complaint
+no confirmation goes either: the person, not a server, said no. Erasure mail is never
+suppressed: asking to be forgotten is always answered.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from campaign.timeutil import utcnow
 
 # Mail that the suppression list stops; every other kind (erasure) always goes.
 SUPPRESSIBLE = frozenset({"confirm", "update"})
+# Of those, what a bounce (rather than a complaint) lets through: the confirmation a new
+# submission asked for.
+AFTER_BOUNCE = frozenset({"confirm"})
 
 _ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 
@@ -87,12 +94,23 @@ def suppress(email: str, reason: str, status: str = "") -> None:
 
 
 def is_suppressed(email: str) -> bool:
-    """Whether mail to ``email`` is stopped."""
+    """Whether ``email`` is on the suppression list."""
     return db.session.get(MailSuppression, address_hash(email)) is not None
 
 
+def stops(email: str, kind: str) -> bool:
+    """Whether the suppression list stops a message of ``kind`` to ``email``."""
+    if kind not in SUPPRESSIBLE:
+        return False
+    row = db.session.get(MailSuppression, address_hash(email))
+    if row is None:
+        return False
+    return row.reason == "complaint" or kind not in AFTER_BOUNCE
+
+
 def lift(email: str) -> bool:
-    """The owner signed again from the form: mail may go to ``email`` again; the caller commits.
+    """The owner signed again and pressed the mailed link: mail may go to ``email`` again;
+    the caller commits.
 
     Returns whether it was suppressed.
     """

@@ -147,7 +147,7 @@ def deliver_due(limit: int = 200, backend: Backend | None = None) -> DeliveryRep
             continue  # erased between the claim and now
         # Detached: its texts will hold the clear token, and must never be flushed.
         db.session.expunge(row)
-        if row.kind in bounces.SUPPRESSIBLE and bounces.is_suppressed(row.recipient):
+        if bounces.stops(row.recipient, row.kind):
             # Before its token is made: a message that never leaves needs no link.
             _finish(row_id, {"state": "suppressed", "last_error": ""})
             report.suppressed += 1

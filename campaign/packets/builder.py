@@ -25,6 +25,7 @@ from campaign import audit, jobs
 from campaign.extensions import db
 from campaign.jobs import Job
 from campaign.packets.models import Packet, PacketBuild
+from campaign.partners.services import named_in_letters
 from campaign.timeutil import utcnow
 from campaign.transactions import read_only
 from campaign.urls import public_base
@@ -107,6 +108,7 @@ def create_build(visit: Visit, actor) -> PacketBuild:  # noqa: ANN001 - StaffUse
         state="queued",
         snapshot_at=utcnow().replace(microsecond=0),
         created_by=actor.id if actor is not None else None,
+        partners_json=json.dumps(named_in_letters(visit.campaign_id), ensure_ascii=False),
     )
     db.session.add(build)
     db.session.flush()
@@ -185,7 +187,14 @@ def _run(build: PacketBuild, folder: Path, on_progress) -> None:  # noqa: ANN001
             (
                 official,
                 write_packet(
-                    folder / packet_id, visit, official, packet_id, snapshot, base_url, tick
+                    folder / packet_id,
+                    visit,
+                    official,
+                    packet_id,
+                    snapshot,
+                    base_url,
+                    tick,
+                    partners=build.partner_names,
                 ),
             )  # fmt: skip
         )

@@ -124,13 +124,20 @@ def write_packet(
     snapshot: datetime,
     base_url: str,
     tick: Callable[[int], None] = lambda n: None,
+    partners: list[str] | None = None,
 ) -> PacketResult:
-    """Write ``letter.pdf``, ``annex.csv`` and ``manifest.json`` for one official."""
+    """Write ``letter.pdf``, ``annex.csv`` and ``manifest.json`` for one official.
+
+    ``partners``: the partner organisations the letter names (the build's); by default,
+    those marked to be named now.
+    """
+    if partners is None:
+        partners = named_in_letters(visit.campaign_id)
     target.mkdir(parents=True, exist_ok=True)
     locale = official.language
     with force_locale(locale):
         result = _write_letter_and_annex(
-            target, visit, official, packet_id, snapshot, base_url, locale, tick
+            target, visit, official, packet_id, snapshot, base_url, locale, tick, partners
         )
     result.files = {
         LETTER_FILE: sha256_file(target / LETTER_FILE),
@@ -183,6 +190,7 @@ def _write_letter_and_annex(
     base_url: str,
     locale: str,
     tick: Callable[[int], None],
+    partners: list[str],
 ) -> PacketResult:
     campaign = visit.campaign
     view = localise(campaign, locale)
@@ -216,7 +224,8 @@ def _write_letter_and_annex(
             title=f"{visit.title} · {official.name}",
             chinese=chinese,
         )
-        _cover_letter(pw, visit, official, view.title, snapshot, url, supporters, locale, fonts)
+        _cover_letter(pw, visit, official, view.title, snapshot, url, supporters, locale, fonts,
+                      partners)  # fmt: skip
         pw.new_page()
         pw.paragraph(markup(view.title, fonts), "title")
         for kind, block in html_blocks(view.body, fonts):
@@ -323,6 +332,7 @@ def _cover_letter(
     supporters: int,
     locale: str,
     fonts: Fonts,
+    partners: list[str],
 ) -> None:
     campaign = visit.campaign
     side = 26 * 2.8346
@@ -354,7 +364,6 @@ def _cover_letter(
             n=format_decimal(supporters, locale=locale),
         )
     )
-    partners = named_in_letters(campaign.id)
     if partners:
         # Only the partners an organiser marked to be named to officials.
         pw.paragraph(markup(_("Together with %(partners)s", partners=", ".join(partners)), fonts))

@@ -44,6 +44,14 @@ class PacketBuild(db.Model):
     # When the build's files were deleted (retention or a supporter's erasure); the record,
     # its counts and hashes stay.
     files_removed_at: Mapped[datetime | None]
+    # JSON: the partner organisations its letters name, as they were when it was queued,
+    # so that every letter of a build names the same ones.
+    partners_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+
+    @property
+    def partner_names(self) -> list[str]:
+        """The partners the build's letters name."""
+        return json.loads(self.partners_json or "[]")
 
     visit: Mapped[Visit] = relationship()
     packets: Mapped[list[Packet]] = relationship(

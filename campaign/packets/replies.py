@@ -62,8 +62,8 @@ def record_reply(
 ) -> PacketReply:
     """Record an official's reply to a delivered packet; the caller commits.
 
-    The file is written once the row has its id, before the commit. Should the commit
-    fail, the file names no row and is never served (ids are not reused).
+    The file is written once the row has its id, and removed again should the
+    transaction roll back.
     """
     if packet.delivered_on is None:
         raise ReplyError("not_delivered")
@@ -88,11 +88,7 @@ def record_reply(
     db.session.add(reply)
     db.session.flush()
     if cleaned:
-        path = file_path(reply)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(cleaned[1])
-        partial.replace(path)
+        files.write_for_commit(file_path(reply), cleaned[1])
     audit.record(actor, "packet", packet.id, "reply_recorded", reply_id=reply.id,
                  received_on=received_on, how=how, file=bool(cleaned))  # fmt: skip
     return reply
@@ -101,7 +97,7 @@ def record_reply(
 def remove_reply(reply: PacketReply, actor: object, reason: str = "") -> None:
     """Delete a reply and its file (recorded wrongly, or not to be published); caller commits."""
     if reply.file_type:
-        file_path(reply).unlink(missing_ok=True)
+        files.remove_after_commit(file_path(reply))
     audit.record(actor, "packet", reply.packet_id, "reply_removed", reason, reply_id=reply.id)
     db.session.delete(reply)
 

@@ -23,11 +23,12 @@ from campaign import audit, pagecache
 from campaign.accounts.access import allow, guard
 from campaign.campaigns.services import localise
 from campaign.extensions import csrf, db
+from campaign.files import MAX_PIXELS
 from campaign.i18n import select_locale, use_language_prefix
 from campaign.packets import builder, replies
 from campaign.packets.models import Packet, PacketBuild, PacketReply
 from campaign.timeutil import utcnow
-from campaign.uploads import allow_upload, upload_limit
+from campaign.uploads import allow_upload, send_upload, upload_limit
 from campaign.visits.forms import DELIVERY_METHODS, REPLY_METHODS, DeliveryForm, ReplyForm
 from campaign.visits.models import Visit
 
@@ -143,6 +144,10 @@ def _reply_error(code: str) -> str:
             "The file is larger than %(mb)s MB.", mb=current_app.config["UPLOAD_MAX_MB"]
         ),
         "file_unreadable": _("The file cannot be read: it may be damaged."),
+        "file_too_large": _(
+            "The image is too large (more than %(mp)s megapixels): please scale it down.",
+            mp=MAX_PIXELS // 1_000_000,
+        ),
         "summary": _("Write a summary of the reply."),
     }.get(code, _("Please check the form."))
 
@@ -255,10 +260,5 @@ def reply_file(reply_id: int):
     record = replies.public_reply(reply_id)
     if record is None or not record.file_type:
         abort(404)
-    path = replies.file_path(record)
-    if not path.is_file():
-        abort(404)
     name = f"reply-{record.id}.{replies.EXTENSIONS[record.file_type]}"
-    response = send_file(path, mimetype=record.file_type, as_attachment=True, download_name=name)
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return send_upload(replies.file_path(record), record.file_type, download_name=name)

@@ -66,9 +66,11 @@ def partner_of(campaign: Campaign, partner_id: int) -> Partner | None:
 
 
 def logo_path(partner: Partner) -> Path:
-    """Where a partner's logo is kept."""
+    """Where a partner's logo is kept: named by its content too, so that a new logo never
+    overwrites the one the rows name until the change commits."""
     ext = EXTENSIONS[partner.logo_type]
-    return Path(current_app.config["UPLOAD_DIR"]) / "partners" / f"{partner.id}.{ext}"
+    name = f"{partner.id}-{partner.logo_sha256[:16]}.{ext}"
+    return Path(current_app.config["UPLOAD_DIR"]) / "partners" / name
 
 
 def public_logo(partner_id: int) -> Partner | None:
@@ -108,19 +110,18 @@ def clean_logo(data: bytes) -> tuple[str, bytes]:
 
 
 def _store_logo(partner: Partner, logo: tuple[str, bytes] | None) -> None:
-    """Write (or, with None, remove) the partner's logo file; the row has its id."""
+    """Write (or, with None, remove) the partner's logo file; the row has its id.
+
+    The old file goes once the change commits; the new one goes if it rolls back.
+    """
     if partner.logo_type:
-        logo_path(partner).unlink(missing_ok=True)
+        files.remove_after_commit(logo_path(partner))
     if logo is None:
         partner.logo_type, partner.logo_sha256 = "", ""
         return
     partner.logo_type = logo[0]
     partner.logo_sha256 = hashlib.sha256(logo[1]).hexdigest()
-    path = logo_path(partner)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(logo[1])
-    partial.replace(path)
+    files.write_for_commit(logo_path(partner), logo[1])
 
 
 def add_partner(
@@ -129,7 +130,7 @@ def add_partner(
     """Add a partner to the campaign, last in order; the caller commits.
 
     The logo is checked before anything is stored; its file is written once the row has
-    its id. Should the commit fail, the file names no row and is never served.
+    its id, and removed again should the transaction roll back.
     """
     details = _checked(details)
     cleaned = clean_logo(logo) if logo else None
@@ -187,7 +188,7 @@ def remove_partner(partner: Partner, actor: object) -> None:
         if user.active:
             accounts.set_active(user, False, actor=actor)
     if partner.logo_type:
-        logo_path(partner).unlink(missing_ok=True)
+        files.remove_after_commit(logo_path(partner))
     audit.record(actor, "campaign", partner.campaign_id, "partner_removed",
                  partner_id=partner.id, name=partner.name)  # fmt: skip
     db.session.delete(partner)

@@ -32,11 +32,12 @@ from campaign.campaigns.services import localise
 from campaign.countries import country_name
 from campaign.csvsafe import csv_lines
 from campaign.extensions import csrf, db
+from campaign.files import MAX_PIXELS
 from campaign.partners import services
 from campaign.partners.models import Partner
 from campaign.partners.staff_forms import LoginForm, PartnerForm
 from campaign.signatures.counts import counts_for
-from campaign.uploads import allow_upload, upload_limit
+from campaign.uploads import allow_upload, send_upload, upload_limit
 
 bp = Blueprint(
     "partners_admin",
@@ -57,6 +58,10 @@ def problem_text(code: str) -> str:
         "url": _("The web site must be an address starting with https:// or http://."),
         "file_type": _("The logo must be a PNG or JPEG image."),
         "file_unreadable": _("The logo could not be read as an image."),
+        "file_too_large": _(
+            "The image is too large (more than %(mp)s megapixels): please scale it down.",
+            mp=MAX_PIXELS // 1_000_000,
+        ),
         "file_size": _(
             "The logo is larger than %(mb)s MB.", mb=current_app.config["UPLOAD_MAX_MB"]
         ),
@@ -175,6 +180,16 @@ def edit(campaign_id: int, partner_id: int):
     flash(_("Saved."))
     return redirect(url_for("partners_admin.edit", campaign_id=campaign.id,
                             partner_id=partner.id), code=303)  # fmt: skip
+
+
+@bp.get("/<int:partner_id>/logo")
+@allow(*ORGANISERS)
+def logo(campaign_id: int, partner_id: int):
+    """The partner's logo for staff pages and previews, also while the campaign is a draft."""
+    partner = _partner(_campaign(campaign_id), partner_id)
+    if not partner.logo_type:
+        abort(404)
+    return send_upload(services.logo_path(partner), partner.logo_type)
 
 
 @bp.post("/<int:partner_id>/remove")

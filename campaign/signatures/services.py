@@ -78,14 +78,20 @@ _DETAILS = (
 )
 
 
-def _apply_details(sig: Signature, source: SignatureInput | Submission) -> None:
-    """Copy a submission's details onto the signature (the comment waits for review)."""
+def _apply_details(
+    sig: Signature, source: SignatureInput | Submission, consents: bool = True
+) -> None:
+    """Copy a submission's details onto the signature (the comment waits for review).
+
+    ``consents``: also the partners it may be written to by; not on a new, unconfirmed
+    row, so that no consent exists before the owner of the address gives it.
+    """
     if source.comment != sig.comment or not sig.comment_state:
         sig.comment_state = "pending" if source.comment else "none"
     for field in _DETAILS:
         if field != "partner_ids":
             setattr(sig, field, getattr(source, field))
-    if source.partner_ids != sig.partner_ids:
+    if consents and source.partner_ids != sig.partner_ids:
         # A partner removed since the form was sent takes no consent.
         sig.partner_ids = partners.keep_known(sig.campaign_id, source.partner_ids)
     sig.sort_name = sort_key(source.name)
@@ -110,7 +116,7 @@ def _find_or_create(campaign: Campaign, email: str, source: Submission) -> Signa
                 mailbox_key=canonical_mailbox(email),
                 ip_hash=source.ip_hash,
             )
-            _apply_details(sig, source)
+            _apply_details(sig, source, consents=False)
             db.session.add(sig)
             db.session.flush()
     except IntegrityError:
@@ -220,8 +226,6 @@ def _take(campaign: Campaign, submission: Submission, views: dict | None = None)
     any other submission that arrived meanwhile.
     """
     sig = _find_or_create(campaign, submission.email, submission)
-    # Signing from the form is what lifts a bounce: the owner says the address works.
-    bounces.lift(sig.email)
     submission.signature_id = sig.id
     submission.email = ""
     submission.state = "pending"
@@ -490,6 +494,9 @@ def _apply(
             link.confirmed_at = now
             newly += 1
     submission.state = "applied"
+    # The owner pressed a link mailed to the address: it works, and they want mail again.
+    if sig.source == "online":
+        bounces.lift(sig.email)
     counts.record(sig.campaign_id, counted_before, counts.contribution(sig, until))
     db.session.flush()
     return Confirmation(signature=sig, campaign=campaign, newly_confirmed=newly)

@@ -223,7 +223,7 @@ def _choices_form(mine: own.Mine, formdata: object = None) -> ChoicesForm:
     known = [p.id for p in partners_of(mine.campaign.id)]
     if formdata is not None:
         return ChoicesForm(formdata, partner_ids=known)
-    form = ChoicesForm(obj=mine.signature, partner_ids=known)
+    form = ChoicesForm(formdata=None, obj=mine.signature, partner_ids=known)
     form.partners.data = split_ids(mine.signature.partner_ids)
     return form
 
@@ -264,7 +264,7 @@ def mine_withdraw(token: str):
         own.withdraw_demand(found, request.form.get("demand", type=int))
     except own.MineError as exc:
         db.session.rollback()
-        return _mine_page(found, token, ChoicesForm(obj=found.signature), exc.code, 422)
+        return _mine_page(found, token, _choices_form(found), exc.code, 422)
     db.session.commit()
     return _done(token, "withdrawn")
 

@@ -74,9 +74,15 @@ def upgrade():
     with op.batch_alter_table("staff_roles", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_staff_roles_role_valid"), type_="check")
         batch_op.create_check_constraint("role_valid", NEW_ROLES)
+    op.add_column(
+        "packet_builds",
+        sa.Column("partners_json", sa.Text(), nullable=False, server_default="[]"),
+    )
 
 
 def downgrade():
+    with op.batch_alter_table("packet_builds", schema=None) as batch_op:
+        batch_op.drop_column("partners_json")
     # Partners' logins lose their only role: deactivated, kept for the audit trail.
     op.execute(
         "UPDATE staff_users SET active = false WHERE id IN "

@@ -116,7 +116,7 @@ def test_a_suppressed_address_gets_no_update_or_confirmation_but_erasure_mail_st
     assert [str(m["Subject"]) for m in server.received] == ["erase"]
 
 
-def test_signing_again_from_the_form_lifts_the_suppression(app, client, seeded, smtp):
+def test_signing_again_and_confirming_lifts_the_suppression(app, client, seeded, smtp):
     server = smtp(RefusingServer(GONE))
     sign(client, seeded, email=GONE)
     deliver(app)
@@ -125,18 +125,37 @@ def test_signing_again_from_the_form_lifts_the_suppression(app, client, seeded, 
     server.refused.clear()  # the mailbox works again, and its owner signs once more
     sign(client, seeded, email=GONE)
     with app.app_context():
-        assert not bounces.is_suppressed(GONE)
-    assert _bounced_at(app, GONE) is None
+        # Typing the address lifts nothing: a stranger could have typed it.
+        assert bounces.is_suppressed(GONE)
+    assert _bounced_at(app, GONE) is not None
     _time_passes(app)  # the second confirmation waits out the mail interval
     deliver(app)
-    assert server.tried.count(GONE) == 2
+    assert server.tried.count(GONE) == 2  # a bounce lets a new confirmation through
     [message] = server.received
     page = confirm(client, confirm_link(message))
     assert page.status_code == 200
+    deliver(app)
     with app.app_context():
         assert db.session.scalar(select(Signature.state).where(Signature.email == GONE)) == (
             "confirmed"
         )
+        assert not bounces.is_suppressed(GONE)
+    assert _bounced_at(app, GONE) is None
+
+
+def test_a_stranger_signing_with_an_address_does_not_undo_its_complaint(
+    app, client, seeded, smtp
+):
+    server = smtp(RefusingServer())
+    with app.app_context():
+        bounces.suppress(GONE, "complaint")
+        db.session.commit()
+    sign(client, seeded, email=GONE)
+    deliver(app)
+    with app.app_context():
+        assert bounces.is_suppressed(GONE)
+    assert server.received == []  # no confirmation to someone who reported us as spam
+    assert [state for _r, state, _e in _rows(app)] == ["suppressed"]
 
 
 def test_updates_skip_bounced_supporters_and_staff_see_the_count(

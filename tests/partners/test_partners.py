@@ -360,3 +360,120 @@ def test_only_organisers_manage_partners(app, client, seeded, two_partners):
     assert moderator.get(f"/staff/campaigns/{_cid(app)}/partners/").status_code == 403
     anonymous = app.test_client()
     assert anonymous.get(f"/partners/{two_partners['quiet'].id}/logo").status_code == 404
+
+
+def test_a_partner_login_meets_the_visitors_form_limit(app, client, two_partners, monkeypatch):
+    # Staff are exempt from the default form limit; a partner's login is someone else's.
+    other = app.test_client()
+    _partner_login(other, app, two_partners["quiet"])
+    monkeypatch.setitem(app.config, "LIMIT_FORMS_PER_ADDRESS", "2 per hour")
+    for _ in range(2):
+        assert other.post("/en/erase/not-a-token").status_code == 404
+    assert other.post("/en/erase/not-a-token").status_code == 429
+
+
+def test_no_consent_exists_before_the_owner_confirms(app, client, seeded, two_partners):
+    _signer(client, app, seeded, "stranger-typed@example.org", [two_partners["loud"].id],
+            confirm_it=False)  # fmt: skip
+    with app.app_context():
+        assert db.session.scalar(select(PartnerConsent)) is None
+
+
+def test_a_refused_withdrawal_shows_the_choices_as_stored(app, client, seeded, two_partners):
+    quiet = two_partners["quiet"]
+    _signer(client, app, seeded, "keeps@example.org", [quiet.id])
+    mail = next(m for m in mails(app) if str(m["To"]) == "keeps@example.org")
+    link = re.search(r"https?://[^/\s]+(/[a-z-]+/my/[A-Za-z0-9_-]+)",
+                     mail.get_body(("plain",)).get_content()).group(1)  # fmt: skip
+    refused = client.post(link + "/withdraw", data={"demand": "999999"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert re.search(rf'id="partners-{quiet.id}" value="{quiet.id}" checked', html)
+    assert re.search(r'<input [^>]*checked id="name_in_letters"', html)
+
+
+def test_a_build_names_the_partners_as_they_were_when_it_was_queued(app, two_partners):
+    from campaign.packets import builder
+    from campaign.packets.models import PacketBuild
+    from campaign.visits.models import Visit
+    from tests.packets.helpers import add_people, add_visit, pdf_text
+
+    with app.app_context():
+        campaign = db.session.get(Campaign, _cid(app))
+        add_people(campaign)
+        visit = add_visit(campaign)
+        db.session.commit()
+        build = builder.create_build(db.session.get(Visit, visit.id), None)
+        db.session.commit()
+        # Changed while the build waits for the worker: its letters do not follow.
+        db.session.get(Partner, two_partners["quiet"].id).named_in_letters = True
+        db.session.commit()
+        builder.run_build(build.id)
+        db.session.expire_all()
+        build = db.session.get(PacketBuild, build.id)
+        assert build.partner_names == ["Friends of Tibet"]
+        for packet in build.packets:
+            text = pdf_text((builder.build_dir(build) / packet.id / "letter.pdf").read_bytes())
+            assert "Quiet Network" not in text
+
+
+def test_a_draft_campaigns_logo_shows_to_organisers_only(app, client, two_partners):
+    loud = two_partners["loud"]
+    with app.app_context():
+        db.session.get(Campaign, _cid(app)).state = "draft"
+        db.session.commit()
+    assert app.test_client().get(f"/partners/{loud.id}/logo").status_code == 404
+    staff_copy = client.get(f"/staff/campaigns/{_cid(app)}/partners/{loud.id}/logo")
+    assert staff_copy.status_code == 200
+    assert staff_copy.mimetype == "image/png"
+    staff_copy.close()
+    edit = client.get(f"/staff/campaigns/{_cid(app)}/partners/{loud.id}").get_data(as_text=True)
+    assert f"/staff/campaigns/{_cid(app)}/partners/{loud.id}/logo?v=" in edit
+
+
+def test_another_campaigns_url_does_not_reach_a_partner(app, client, two_partners):
+    with app.app_context():
+        other = Campaign(slug="other", title="Other", organisation="Org", body="", state="open")
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    loud = two_partners["loud"]
+    token = token_from(client, "/staff/")
+    base = f"/staff/campaigns/{other_id}/partners/{loud.id}"
+    assert client.get(base).status_code == 404
+    assert client.get(base + "/logo").status_code == 404
+    assert client.post(base + "/remove", data={"csrf_token": token}).status_code == 404
+    assert client.post(base + "/logins", data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        assert db.session.get(Partner, loud.id) is not None
+
+
+def test_a_partner_form_without_its_token_is_refused(app, client, two_partners):
+    url = f"/staff/campaigns/{_cid(app)}/partners/"
+    builder = EnvironBuilder(path=url, method="POST", data={"name": "No Token"},
+                             content_type="multipart/form-data")  # fmt: skip
+    environ = builder.get_environ()
+    try:
+        assert client.open(environ).status_code == 400
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+    with app.app_context():
+        assert db.session.scalar(select(Partner).where(Partner.name == "No Token")) is None
+
+
+def test_a_formula_in_a_supporters_name_is_text_in_the_partners_export(
+    app, client, seeded, two_partners
+):
+    quiet = two_partners["quiet"]
+    before = len(mails(app))
+    sign(client, seeded, email="formula@example.org", name="=HYPERLINK(1)",
+         partners=[str(quiet.id)])  # fmt: skip
+    deliver(app)
+    [message] = [m for m in mails(app)[before:] if str(m["To"]) == "formula@example.org"]
+    confirm(client, confirm_link(message))
+    deliver(app)
+    other = app.test_client()
+    _partner_login(other, app, quiet)
+    [row] = _export(other)
+    assert row["name"] == "'=HYPERLINK(1)"
