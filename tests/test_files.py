@@ -97,12 +97,14 @@ def test_files_follow_the_transaction_they_belong_to(app, tmp_path):
     kept.write_bytes(b"kept")
     removed.write_bytes(b"old")
     with app.app_context():
+        db.session.execute(db.text("SELECT 1"))  # a transaction, as when rows are written
         files.write_for_commit(written, b"new")
         files.remove_after_commit(kept)
         assert written.read_bytes() == b"new"
         db.session.rollback()  # the change never happened
         assert not written.exists()
         assert kept.exists()
+        db.session.execute(db.text("SELECT 1"))
         files.remove_after_commit(removed)
         assert removed.exists()  # until the commit
         db.session.commit()
