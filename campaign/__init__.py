@@ -220,16 +220,26 @@ def register_blueprints(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     """Security headers on every response; staff changes show on public pages at once."""
     from flask import request
+    from flask_login import current_user
 
     from campaign import pagecache
+    from campaign.accounts.models import STAFF_ROLES
     from campaign.security import register_headers
 
     register_headers(app)
 
     @app.after_request
     def _staff_changed(response):  # noqa: ANN001, ANN202
-        # Any change made from the staff area may show on a public page or the API.
-        if request.method == "POST" and request.path.startswith("/staff/"):
+        # Any change made from the staff area may show on a public page or the API. Only
+        # staff's accepted posts count: a refused one changed nothing, and anyone could
+        # send those to empty the cache again and again.
+        if (
+            request.method == "POST"
+            and request.path.startswith("/staff/")
+            and response.status_code < 400
+            and current_user.is_authenticated
+            and current_user.roles & set(STAFF_ROLES)
+        ):
             pagecache.clear()
         return response
 

@@ -77,3 +77,13 @@ def test_the_api_answer_is_kept_the_same_few_seconds(client, app, seeded, cached
     assert client.get(API).headers["Access-Control-Allow-Origin"] == "*"
     cached[0] += 6
     assert client.get(API).json["title"] == "Renamed"
+
+
+def test_posts_refused_in_the_staff_area_do_not_empty_the_cache(client, app, seeded, cached):
+    # Anyone may post to a staff URL and be refused; were that to empty the cache, a loop
+    # of such posts would put every reader back on a full render.
+    client.get(PAGE)
+    _retitle(app, "Renamed")
+    assert client.post("/staff/campaigns/1/partners/").status_code in (302, 303, 400)
+    assert client.post("/staff/logout").status_code in (302, 303, 400)
+    assert "Renamed" not in client.get(PAGE).get_data(as_text=True)
