@@ -143,9 +143,7 @@ def test_signing_again_and_confirming_lifts_the_suppression(app, client, seeded,
     assert _bounced_at(app, GONE) is None
 
 
-def test_a_stranger_signing_with_an_address_does_not_undo_its_complaint(
-    app, client, seeded, smtp
-):
+def test_a_stranger_signing_with_an_address_does_not_undo_its_complaint(app, client, seeded, smtp):
     server = smtp(RefusingServer())
     with app.app_context():
         bounces.suppress(GONE, "complaint")
