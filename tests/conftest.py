@@ -335,3 +335,20 @@ def confirmed_supporters(client, app, seeded, country: str, n: int) -> None:
         if re.fullmatch(rf"{country.lower()}\d+", str(message["To"]).split("@")[0]):
             confirm(client, confirm_link(message))
     deliver(app)
+
+
+def post_multipart(client, url: str, data: dict):
+    """POST ``data`` as a form with files (values ``(BytesIO, name)`` are files).
+
+    The request is built here to close the body's temporary file, which the test client
+    leaves open for large bodies.
+    """
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(path=url, method="POST", data=data, content_type="multipart/form-data")
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()

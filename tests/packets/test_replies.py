@@ -13,7 +13,6 @@ from PIL import Image
 from pypdf import PdfReader
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
-from werkzeug.test import EnvironBuilder
 
 from campaign.audit import ModerationEvent
 from campaign.campaigns.models import Campaign
@@ -22,7 +21,7 @@ from campaign.packets import builder
 from campaign.packets.models import PacketBuild, PacketReply
 from campaign.packets.replies import file_path
 from campaign.visits.models import Visit
-from tests.conftest import SEED_SLUG, login, make_user, token_from
+from tests.conftest import SEED_SLUG, login, make_user, post_multipart, token_from
 from tests.packets.helpers import add_people, add_visit
 
 SECRET = "Private Author Name"
@@ -81,15 +80,7 @@ def _reply(client, packet_id: str, file: tuple[bytes, str] | None = None, **fiel
     }
     if file is not None:
         data["file"] = (io.BytesIO(file[0]), file[1])
-    # Built here to close the body's temporary file, which the test client leaves open
-    # for large bodies.
-    builder = EnvironBuilder(path=url, method="POST", data=data, content_type="multipart/form-data")
-    environ = builder.get_environ()
-    try:
-        return client.open(environ)
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
+    return post_multipart(client, url, data)
 
 
 def _only_reply(app) -> PacketReply:

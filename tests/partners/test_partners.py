@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from werkzeug.test import EnvironBuilder
 
 from campaign.accounts.models import StaffUser
 from campaign.audit import ModerationEvent
@@ -30,6 +29,7 @@ from tests.conftest import (
     deliver,
     login,
     mails,
+    post_multipart,
     sign,
     token_from,
 )
@@ -58,13 +58,7 @@ def _post(client, url: str, data: dict, file: tuple[bytes, str] | None = None):
     body = {"csrf_token": token_from(client, "/staff/"), **data}
     if file is not None:
         body["logo"] = (io.BytesIO(file[0]), file[1])
-    builder = EnvironBuilder(path=url, method="POST", data=body, content_type="multipart/form-data")
-    environ = builder.get_environ()
-    try:
-        return client.open(environ)
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
+    return post_multipart(client, url, body)
 
 
 def _add(client, app, name: str, file=None, **fields):
@@ -99,6 +93,13 @@ def _signer(client, app, seeded, email: str, partners: list[int], confirm_it=Tru
         [message] = [m for m in mails(app)[before:] if str(m["To"]) == email]
         confirm(client, confirm_link(message))
         deliver(app)
+
+
+def _my_link(app, email: str) -> str:
+    """The path of the private page link in the first mail to ``email``."""
+    mail = next(m for m in mails(app) if str(m["To"]) == email)
+    text = mail.get_body(("plain",)).get_content()
+    return re.search(r"https?://[^/\s]+(/[a-z-]+/my/[A-Za-z0-9_-]+)", text).group(1)
 
 
 def _partner_login(client, app, partner: Partner, email="staff@partner.example.org"):
@@ -279,9 +280,7 @@ def test_staff_roles_cannot_be_given_to_a_partner_login_and_partner_role_not_to_
 def test_the_supporter_withdraws_a_partner_on_their_own_page(app, client, seeded, two_partners):
     loud, quiet = two_partners["loud"], two_partners["quiet"]
     _signer(client, app, seeded, "own@example.org", [loud.id, quiet.id])
-    mail = next(m for m in mails(app) if str(m["To"]) == "own@example.org")
-    link = re.search(r"https?://[^/\s]+(/[a-z-]+/my/[A-Za-z0-9_-]+)",
-                     mail.get_body(("plain",)).get_content()).group(1)  # fmt: skip
+    link = _my_link(app, "own@example.org")
     page = client.get(link).get_data(as_text=True)
     assert re.search(rf'name="partners" id="partners-{loud.id}" value="{loud.id}" checked', page)
     data = client.get(link + "/data.json").get_json()
@@ -307,7 +306,9 @@ def test_the_supporter_withdraws_a_partner_on_their_own_page(app, client, seeded
             is None  # fmt: skip
 
 
-def test_letters_name_only_the_partners_marked_for_letters(app, two_partners):
+def _built_letters(app, while_queued=None) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """Build the test visit's packets as the worker would (``while_queued`` runs between
+    queueing and building); the build's partner names and each letter's text."""
     from campaign.packets import builder
     from campaign.packets.models import PacketBuild
     from campaign.visits.models import Visit
@@ -320,14 +321,32 @@ def test_letters_name_only_the_partners_marked_for_letters(app, two_partners):
         db.session.commit()
         build = builder.create_build(db.session.get(Visit, visit.id), None)
         db.session.commit()
+        if while_queued is not None:
+            while_queued()
+            db.session.commit()
         builder.run_build(build.id)
         db.session.expire_all()
         build = db.session.get(PacketBuild, build.id)
         assert build.state == "done", build.error
-        packet = next(p for p in build.packets if p.official.language == "en")
-        text = pdf_text((builder.build_dir(build) / packet.id / "letter.pdf").read_bytes())
-        assert "Together with Friends of Tibet" in text
-        assert "Quiet Network" not in text
+        folder = builder.build_dir(build)
+        texts = [pdf_text((folder / p.id / "letter.pdf").read_bytes()) for p in build.packets]
+        return build.partner_names, texts
+
+
+def test_letters_name_only_the_partners_marked_for_letters(app, two_partners):
+    names, letters = _built_letters(app)
+    assert names == ["Friends of Tibet"]
+    assert any("Together with Friends of Tibet" in text for text in letters)
+    assert not any("Quiet Network" in text for text in letters)
+
+
+def test_a_build_names_the_partners_as_they_were_when_it_was_queued(app, two_partners):
+    def mark_quiet() -> None:  # changed while the build waits for the worker
+        db.session.get(Partner, two_partners["quiet"].id).named_in_letters = True
+
+    names, letters = _built_letters(app, while_queued=mark_quiet)
+    assert names == ["Friends of Tibet"]
+    assert not any("Quiet Network" in text for text in letters)
 
 
 def test_an_organiser_changes_and_removes_a_logo_and_the_change_is_audited(
@@ -382,39 +401,12 @@ def test_no_consent_exists_before_the_owner_confirms(app, client, seeded, two_pa
 def test_a_refused_withdrawal_shows_the_choices_as_stored(app, client, seeded, two_partners):
     quiet = two_partners["quiet"]
     _signer(client, app, seeded, "keeps@example.org", [quiet.id])
-    mail = next(m for m in mails(app) if str(m["To"]) == "keeps@example.org")
-    link = re.search(r"https?://[^/\s]+(/[a-z-]+/my/[A-Za-z0-9_-]+)",
-                     mail.get_body(("plain",)).get_content()).group(1)  # fmt: skip
+    link = _my_link(app, "keeps@example.org")
     refused = client.post(link + "/withdraw", data={"demand": "999999"})
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert re.search(rf'id="partners-{quiet.id}" value="{quiet.id}" checked', html)
     assert re.search(r'<input [^>]*checked id="name_in_letters"', html)
-
-
-def test_a_build_names_the_partners_as_they_were_when_it_was_queued(app, two_partners):
-    from campaign.packets import builder
-    from campaign.packets.models import PacketBuild
-    from campaign.visits.models import Visit
-    from tests.packets.helpers import add_people, add_visit, pdf_text
-
-    with app.app_context():
-        campaign = db.session.get(Campaign, _cid(app))
-        add_people(campaign)
-        visit = add_visit(campaign)
-        db.session.commit()
-        build = builder.create_build(db.session.get(Visit, visit.id), None)
-        db.session.commit()
-        # Changed while the build waits for the worker: its letters do not follow.
-        db.session.get(Partner, two_partners["quiet"].id).named_in_letters = True
-        db.session.commit()
-        builder.run_build(build.id)
-        db.session.expire_all()
-        build = db.session.get(PacketBuild, build.id)
-        assert build.partner_names == ["Friends of Tibet"]
-        for packet in build.packets:
-            text = pdf_text((builder.build_dir(build) / packet.id / "letter.pdf").read_bytes())
-            assert "Quiet Network" not in text
 
 
 def test_a_draft_campaigns_logo_shows_to_organisers_only(app, client, two_partners):
@@ -450,14 +442,7 @@ def test_another_campaigns_url_does_not_reach_a_partner(app, client, two_partner
 
 def test_a_partner_form_without_its_token_is_refused(app, client, two_partners):
     url = f"/staff/campaigns/{_cid(app)}/partners/"
-    builder = EnvironBuilder(path=url, method="POST", data={"name": "No Token"},
-                             content_type="multipart/form-data")  # fmt: skip
-    environ = builder.get_environ()
-    try:
-        assert client.open(environ).status_code == 400
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
+    assert post_multipart(client, url, {"name": "No Token"}).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(Partner).where(Partner.name == "No Token")) is None
 
