@@ -433,11 +433,11 @@ def apply_pressed(limit: int = 500) -> int:
     """The worker's part of confirming: apply pressed submissions; returns how many."""
 
     def load(batch: list[Submission]) -> None:
-        # The batch's signatures and their demand links in two queries, not two per row.
+        # The batch's signatures, their demand links and consents in three queries, not per row.
         db.session.scalars(
             select(Signature)
             .where(Signature.id.in_({s.signature_id for s in batch}))
-            .options(selectinload(Signature.demands))
+            .options(selectinload(Signature.demands), selectinload(Signature.partner_consents))
         ).all()
 
     def apply(submission: Submission, untils: dict) -> None:
